@@ -1,0 +1,532 @@
+// Package mensatek is a typed client for the Mensatek WhatsApp Business API (v7): send the ten
+// WhatsApp message types, show a typing indicator, download media your customers send, change the
+// account status, list templates and their variables, and receive delivery reports and incoming
+// messages through a webhook.
+//
+// A [Client] is safe for concurrent use; make one per set of credentials and share it. Every
+// method takes a [context.Context] first and honours it. Local mistakes (a malformed phone, a text
+// over WhatsApp's limits, a missing template variable) fail with a [*ValidationError] before any
+// request leaves the process; the API's refusals are [*APIError] values matched with
+// [ErrAuthentication], [ErrInsufficientCredits] and [ErrInvalidRequest]. A send whose request may
+// have reached the server but got no usable answer fails with [ErrOutcomeUnknown] and is never
+// repeated automatically, since the API has no idempotency key.
+//
+// Package mensatektest has an in-process fake of the API for tests.
+package mensatek
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/mensatek-go/mensatek/internal/wire"
+)
+
+// Version is this SDK's version, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// DefaultBaseURL is the API's address; [WithBaseURL] points a client elsewhere.
+const DefaultBaseURL = "https://api.mensatek.com/v7/"
+
+// DefaultTimeout bounds each call unless [WithTimeout] says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// MaxReplyBytes is the most the client reads of a JSON reply; a larger one is an error.
+const MaxReplyBytes = 1 << 20
+
+// drainLimit is how much of an unread body is read before closing, so the connection can be reused.
+const drainLimit = 64 << 10
+
+// Client calls the Mensatek API. Make one with [NewClient]; it is safe for concurrent use, and its
+// configuration never changes after construction.
+type Client struct {
+	authHeader string // "Basic base64(user:token)"; never printed
+	baseURL    string // always ends in "/"
+	endpoints  map[Operation]string
+	rc         *resty.Client
+	timeout    time.Duration
+	logger     *slog.Logger // nil: no logging
+	templates  *templateCache
+
+	mu        sync.Mutex
+	credits   float64
+	creditsAt time.Time
+}
+
+// Option configures a [Client] in [NewClient]. An option that is given an invalid value makes
+// NewClient return an error.
+type Option func(*config) error
+
+type config struct {
+	baseURL     string
+	httpClient  *http.Client
+	timeout     time.Duration
+	endpoints   map[Operation]string
+	logger      *slog.Logger
+	userAgent   string
+	templateTTL time.Duration
+}
+
+// WithBaseURL points the client at another address, with or without a trailing slash. It must be
+// https; plain http is accepted only for loopback hosts (localhost, 127.0.0.0/8, ::1), for tests.
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		norm, err := checkBaseURL(u)
+		if err != nil {
+			return err
+		}
+		c.baseURL = norm
+		return nil
+	}
+}
+
+// WithHTTPClient makes the client send its requests through hc: your timeouts, proxy, transport
+// or tracing (an otelhttp RoundTripper), or httpmock (httpmock.ActivateNonDefault(hc) works before
+// or after NewClient). The client never changes hc's settings, except that a nil Transport is set
+// to a default one; its timeout still applies through [WithTimeout].
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("mensatek: WithHTTPClient: nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each call, from the request to the end of the reply (default 30 s; 0 means
+// no bound but the context's). For a media download it bounds each wait for data instead, so a
+// large file is not cut off while it flows.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("mensatek: WithTimeout: negative duration %v", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithEndpoint overrides the API function name an operation calls, for example if the live API
+// names the typing function differently from [DefaultEndpoint].
+func WithEndpoint(op Operation, function string) Option {
+	return func(c *config) error {
+		if _, ok := DefaultEndpoint(op); !ok {
+			return fmt.Errorf("mensatek: WithEndpoint: unknown operation %q", op)
+		}
+		if function == "" || strings.ContainsAny(function, "/?#% \t\r\n") {
+			return fmt.Errorf("mensatek: WithEndpoint: invalid function name %q", function)
+		}
+		c.endpoints[op] = function
+		return nil
+	}
+}
+
+// WithLogger logs one debug record per call (operation, function, HTTP status, Res, duration,
+// and the error if any) to l. Credentials and message contents are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header (default "mensatek-go/" + [Version]).
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(ua, "\r\n") {
+			return errors.New("mensatek: WithUserAgent: line break in user agent")
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithTemplateCacheTTL sets how long [Client.SendChecked] and [Client.TemplateByName] keep the
+// template list and each template's variables before asking the API again (default 10 minutes;
+// 0 turns the cache off).
+func WithTemplateCacheTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("mensatek: WithTemplateCacheTTL: negative duration %v", d)
+		}
+		c.templateTTL = d
+		return nil
+	}
+}
+
+// NewClient returns a client that authenticates as apiUser with apiToken (from the panel, under
+// Your Data → Configure Account). It fails on empty credentials and on invalid options.
+func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(apiUser) == "" {
+		return nil, errors.New("mensatek: NewClient: empty API user")
+	}
+	if strings.TrimSpace(apiToken) == "" {
+		return nil, errors.New("mensatek: NewClient: empty API token")
+	}
+	cfg := config{
+		baseURL:     DefaultBaseURL,
+		timeout:     DefaultTimeout,
+		endpoints:   make(map[Operation]string, 6),
+		userAgent:   "mensatek-go/" + Version,
+		templateTTL: 10 * time.Minute,
+	}
+	for _, op := range Operations() {
+		cfg.endpoints[op], _ = DefaultEndpoint(op)
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	hc := cfg.httpClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32 // one client is shared by many goroutines
+		hc = &http.Client{
+			Transport: tr,
+			// A redirected POST turns into a GET and loses its body: never follow one.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	rc := resty.NewWithClient(hc)
+	// resty warns on every request that uses Basic auth over plain http (the loopback fake), and
+	// its debug mode prints the Authorization header: route its logger into ours, never debug.
+	rc.SetLogger(restyLogger{cfg.logger})
+	rc.SetDisableWarn(true)
+	rc.SetDebug(false)
+	rc.SetRetryCount(0)
+	rc.SetHeader("Content-Type", "application/json; charset=utf-8")
+	rc.SetHeader("Accept", "application/json")
+	if cfg.userAgent != "" {
+		rc.SetHeader("User-Agent", cfg.userAgent)
+	}
+
+	c := &Client{
+		authHeader: "Basic " + base64.StdEncoding.EncodeToString([]byte(apiUser+":"+apiToken)),
+		baseURL:    cfg.baseURL,
+		endpoints:  cfg.endpoints,
+		rc:         rc,
+		timeout:    cfg.timeout,
+		logger:     cfg.logger,
+		templates:  newTemplateCache(cfg.templateTTL),
+	}
+	return c, nil
+}
+
+func checkBaseURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("mensatek: WithBaseURL: %w", err)
+	}
+	if u.User != nil {
+		return "", errors.New("mensatek: WithBaseURL: credentials in the URL; pass them to NewClient")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("mensatek: WithBaseURL: %q has no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("mensatek: WithBaseURL: %q has a query or fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", fmt.Errorf("mensatek: WithBaseURL: %q must be https (plain http only for loopback hosts)", raw)
+		}
+	default:
+		return "", fmt.Errorf("mensatek: WithBaseURL: %q must be an https URL", raw)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BaseURL returns the address the client calls, ending in "/".
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Endpoint returns the API function name the client calls for op.
+func (c *Client) Endpoint(op Operation) string { return c.endpoints[op] }
+
+// Credits returns the account's credits as the last reply that carried them (Cred) said, and
+// when it arrived, without a network call: the provider asks clients not to poll for credits.
+// ok is false until a reply has carried them.
+func (c *Client) Credits() (credits float64, seen time.Time, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.credits, c.creditsAt, !c.creditsAt.IsZero()
+}
+
+func (c *Client) noteCredits(f wire.Fields) {
+	cred, ok, err := f.Float("Cred")
+	if !ok || err != nil {
+		return
+	}
+	c.mu.Lock()
+	c.credits, c.creditsAt = cred, time.Now()
+	c.mu.Unlock()
+}
+
+// Format prints the client without its credentials, in every verb.
+func (c *Client) Format(f fmt.State, verb rune) {
+	if c == nil {
+		io.WriteString(f, "<nil>")
+		return
+	}
+	fmt.Fprintf(f, "mensatek.Client{BaseURL: %q, credentials: [REDACTED]}", c.baseURL)
+}
+
+// String describes the client without its credentials.
+func (c *Client) String() string { return fmt.Sprint(c) }
+
+// GoString describes the client without its credentials.
+func (c *Client) GoString() string { return fmt.Sprint(c) }
+
+// mayHaveSent reports whether op changes something at the provider that must not happen twice.
+func mayHaveSent(op Operation) bool { return op == OpSend || op == OpAccountStatus }
+
+// marshal encodes v as JSON without escaping <, > and &, and without the trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil
+}
+
+// post sends one request and returns the raw reply with its body open. When idle is true, the
+// client's timeout bounds each wait for data rather than the whole call (for downloads); the
+// returned cleanup must run after the body is read.
+func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool) (resp *http.Response, cleanup func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("mensatek: %s: not sent: %w", op, err)
+	}
+	cleanup = func() {}
+	var touch func()
+	if c.timeout > 0 {
+		if idle {
+			cctx, cancel := context.WithCancelCause(ctx)
+			timeoutErr := fmt.Errorf("no data for %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded)
+			timer := time.AfterFunc(c.timeout, func() { cancel(timeoutErr) })
+			ctx = cctx
+			touch = func() { timer.Reset(c.timeout) }
+			cleanup = func() { timer.Stop(); cancel(nil) }
+		} else {
+			cctx, cancel := context.WithTimeout(ctx, c.timeout)
+			ctx = cctx
+			cleanup = cancel
+		}
+	}
+	r, err := c.rc.R().
+		SetContext(ctx).
+		SetHeader("Authorization", c.authHeader).
+		SetBody(body).
+		SetDoNotParseResponse(true).
+		Post(c.baseURL + c.endpoints[op])
+	if err != nil {
+		if r != nil && r.RawResponse != nil && r.RawResponse.Body != nil {
+			r.RawResponse.Body.Close()
+		}
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) && cause != ctx.Err() {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
+		cleanup()
+		return nil, nil, c.transportError(op, err)
+	}
+	resp = r.RawResponse
+	if touch != nil {
+		resp.Body = &touchReader{ReadCloser: resp.Body, touch: touch}
+	}
+	return resp, cleanup, nil
+}
+
+type touchReader struct {
+	io.ReadCloser
+	touch func()
+}
+
+func (t *touchReader) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if n > 0 {
+		t.touch()
+	}
+	return n, err
+}
+
+// transportError classifies a failure to get a reply. A request that provably never left
+// (DNS, connection refused) is safe to repeat; any other failure of a send may have delivered it.
+func (c *Client) transportError(op Operation, err error) error {
+	if neverSent(err) {
+		return fmt.Errorf("mensatek: %s: not sent, could not connect: %w", op, err)
+	}
+	if mayHaveSent(op) {
+		return &outcomeError{op: op, cause: err}
+	}
+	return fmt.Errorf("mensatek: %s: %w", op, err)
+}
+
+// neverSent reports whether err proves that the request did not reach the server.
+func neverSent(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// call sends body to op's function and decodes the JSON reply. It returns the reply's fields
+// when Res > 0, and an error otherwise.
+func (c *Client) call(ctx context.Context, op Operation, body []byte) (wire.Fields, error) {
+	start := time.Now()
+	resp, cleanup, err := c.post(ctx, op, body, false)
+	if err != nil {
+		c.log(ctx, op, 0, 0, start, err)
+		return nil, err
+	}
+	defer cleanup()
+	data, readErr := readLimited(resp.Body, MaxReplyBytes)
+	f, res, err := c.decodeReply(op, resp, data, readErr)
+	c.log(ctx, op, resp.StatusCode, res, start, err)
+	return f, err
+}
+
+// readLimited reads at most limit bytes of body, drains a bounded rest and closes it.
+func readLimited(body io.ReadCloser, limit int64) ([]byte, error) {
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return data, err
+	}
+	if int64(len(data)) > limit {
+		io.CopyN(io.Discard, body, drainLimit)
+		return data[:limit], errTooLarge
+	}
+	return data, nil
+}
+
+var errTooLarge = fmt.Errorf("reply larger than %d bytes", MaxReplyBytes)
+
+// decodeReply turns a reply into its fields, or the right error: *APIError for Res <= 0 or a
+// non-2xx status, *ResponseError for a reply that cannot be read; either wrapped with
+// ErrOutcomeUnknown when a send may have happened.
+func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, readErr error) (wire.Fields, int, error) {
+	status := resp.StatusCode
+	var f wire.Fields
+	var decErr error
+	if readErr == nil {
+		f, decErr = wire.Object(data)
+	}
+	if f != nil {
+		c.noteCredits(f)
+	}
+	res, hasRes, resErr := int64(0), false, error(nil)
+	if f != nil {
+		res, hasRes, resErr = f.Int("Res")
+	}
+	ok2xx := status >= 200 && status < 300
+
+	if !ok2xx {
+		apiErr := &APIError{Operation: op, HTTPStatus: status}
+		if hasRes && resErr == nil && res <= 0 {
+			apiErr.Code = int(res)
+		}
+		if msg, ok := f.String("Error"); ok && msg != "" {
+			apiErr.Message = msg
+		} else {
+			apiErr.Message = strings.TrimSpace(http.StatusText(status) + ": " + wire.Excerpt(bytes.TrimSpace(data), 200))
+			apiErr.Message = strings.TrimSuffix(apiErr.Message, ":")
+		}
+		// A 5xx without a Res code may come after the message went out; a 4xx is a refusal.
+		if mayHaveSent(op) && apiErr.Code == 0 && status >= 500 {
+			return nil, apiErr.Code, &outcomeError{op: op, cause: apiErr}
+		}
+		return nil, apiErr.Code, apiErr
+	}
+
+	var reason string
+	switch {
+	case readErr != nil && errors.Is(readErr, errTooLarge):
+		reason = readErr.Error()
+	case readErr != nil:
+		reason = "reading the reply failed: " + readErr.Error()
+	case decErr != nil:
+		reason = decErr.Error()
+	case !hasRes && resErr == nil:
+		reason = "reply has no Res code"
+	case resErr != nil:
+		reason = "Res is not a number: " + resErr.Error()
+	}
+	if reason != "" {
+		respErr := &ResponseError{Operation: op, HTTPStatus: status, Reason: reason, Excerpt: wire.Excerpt(bytes.TrimSpace(data), 200)}
+		if mayHaveSent(op) {
+			return nil, 0, &outcomeError{op: op, cause: respErr}
+		}
+		return nil, 0, respErr
+	}
+	if res <= 0 {
+		msg, _ := f.String("Error")
+		return nil, int(res), &APIError{Operation: op, Code: int(res), Message: msg, HTTPStatus: status}
+	}
+	return f, int(res), nil
+}
+
+func (c *Client) log(ctx context.Context, op Operation, status, res int, start time.Time, err error) {
+	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("operation", string(op)),
+		slog.String("function", c.endpoints[op]),
+		slog.Int("http_status", status),
+		slog.Int("res", res),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "mensatek call", attrs...)
+}
+
+// restyLogger sends resty's own messages to the client's logger at debug level.
+type restyLogger struct{ l *slog.Logger }
+
+func (r restyLogger) Errorf(format string, v ...any) { r.emit(format, v...) }
+func (r restyLogger) Warnf(format string, v ...any)  { r.emit(format, v...) }
+func (r restyLogger) Debugf(format string, v ...any) { r.emit(format, v...) }
+
+func (r restyLogger) emit(format string, v ...any) {
+	if r.l != nil {
+		r.l.Debug("resty: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
+	}
+}

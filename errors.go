@@ -1,0 +1,152 @@
+package mensatek
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Sentinel errors, matched with [errors.Is]. An [*APIError] matches the first three by its code.
+var (
+	// ErrAuthentication: the API refused the credentials (Res -1, or HTTP 401). It is never
+	// retried: the provider blocks clients that repeat failed connections.
+	ErrAuthentication = errors.New("mensatek: authentication failed")
+	// ErrInsufficientCredits: the account has not enough credits for the request (Res -2).
+	ErrInsufficientCredits = errors.New("mensatek: not enough credits")
+	// ErrInvalidRequest: the API refused the request's data (Res -3); the reason is in
+	// [APIError.Message].
+	ErrInvalidRequest = errors.New("mensatek: invalid request")
+	// ErrOutcomeUnknown: a send (or account-status change) may have reached the server, but no
+	// usable answer came back (a timeout after the request was written, a dropped connection, a
+	// 5xx status, a truncated reply). The message may or may not have been sent. It is never
+	// retried automatically, since the API has no idempotency key: check the delivery reports
+	// (webhook) or the panel before sending again.
+	ErrOutcomeUnknown = errors.New("mensatek: outcome unknown, the message may have been sent")
+)
+
+// Res codes the API documents; other negative codes exist and are kept as they come.
+const (
+	CodeAuthentication      = -1 // wrong API user or token
+	CodeInsufficientCredits = -2 // not enough credits
+	CodeInvalidRequest      = -3 // wrong or missing data; the reason is in the Error field
+)
+
+// APIError is an error answer from the API: a reply whose Res is 0 or negative, or a non-2xx HTTP
+// status. Use [errors.As] to read it and [errors.Is] with the sentinels to classify it.
+type APIError struct {
+	// Operation is the SDK operation that failed.
+	Operation Operation
+	// Code is the reply's Res (-1, -2, -3, or another code); 0 when the reply carried none.
+	Code int
+	// Message is the server's Error text, or a short excerpt of a reply that was not JSON.
+	Message string
+	// HTTPStatus is the reply's HTTP status code.
+	HTTPStatus int
+}
+
+// Error describes the failure with the code, the server's text and the HTTP status.
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("mensatek: %s: ", e.Operation)
+	switch {
+	case e.Code != 0:
+		s += fmt.Sprintf("API error %d", e.Code)
+		if name := codeName(e.Code); name != "" {
+			s += " (" + name + ")"
+		}
+	default:
+		s += "API error"
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.HTTPStatus != 0 && (e.HTTPStatus != http.StatusOK || e.Code == 0) {
+		s += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
+	}
+	return s
+}
+
+func codeName(code int) string {
+	switch code {
+	case CodeAuthentication:
+		return "authentication failed"
+	case CodeInsufficientCredits:
+		return "not enough credits"
+	case CodeInvalidRequest:
+		return "invalid request"
+	}
+	return ""
+}
+
+// Is reports whether the error matches one of the sentinel errors by its code or HTTP status.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrAuthentication:
+		return e.Code == CodeAuthentication || e.HTTPStatus == http.StatusUnauthorized
+	case ErrInsufficientCredits:
+		return e.Code == CodeInsufficientCredits
+	case ErrInvalidRequest:
+		return e.Code == CodeInvalidRequest
+	}
+	return false
+}
+
+// ResponseError is a successful HTTP status with a reply the SDK could not read: empty, not JSON,
+// truncated, larger than the limit, or without a Res code.
+type ResponseError struct {
+	// Operation is the SDK operation whose reply failed.
+	Operation Operation
+	// HTTPStatus is the reply's HTTP status code.
+	HTTPStatus int
+	// Reason says what is wrong with the reply.
+	Reason string
+	// Excerpt is the start of the reply, made printable and cut short.
+	Excerpt string
+}
+
+// Error describes the reply and what is wrong with it.
+func (e *ResponseError) Error() string {
+	s := fmt.Sprintf("mensatek: %s: unreadable reply (HTTP %d): %s", e.Operation, e.HTTPStatus, e.Reason)
+	if e.Excerpt != "" {
+		s += fmt.Sprintf(": %q", e.Excerpt)
+	}
+	return s
+}
+
+// ValidationError is a local mistake found before any request left the process: a missing
+// recipient, a malformed phone, a text over WhatsApp's limits, a missing template variable.
+// Several recipients' mistakes come joined with [errors.Join]; [errors.As] finds the first.
+type ValidationError struct {
+	// Field names what is wrong, as a Go path: "To[2].Phone", "Message.Body",
+	// "To[0].Vars[Valor-URL-Boton-0]".
+	Field string
+	// Reason says why, in words.
+	Reason string
+}
+
+// Error names the field and the reason.
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return "mensatek: invalid request: " + e.Reason
+	}
+	return "mensatek: invalid " + e.Field + ": " + e.Reason
+}
+
+func invalid(field, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// outcomeError marks an error after which a send may or may not have happened. It matches
+// ErrOutcomeUnknown and everything the cause matches (an *APIError, context.DeadlineExceeded).
+type outcomeError struct {
+	op    Operation
+	cause error
+}
+
+func (e *outcomeError) Error() string {
+	cause := strings.TrimPrefix(e.cause.Error(), "mensatek: "+string(e.op)+": ")
+	return fmt.Sprintf("mensatek: %s: outcome unknown (%s): the request may have reached the server and the message "+
+		"may have been sent; check the delivery reports before sending again", e.op, cause)
+}
+
+func (e *outcomeError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }

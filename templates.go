@@ -1,0 +1,430 @@
+package mensatek
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mensatek-go/mensatek/internal/wire"
+)
+
+// TemplateInfo describes one message template of the account, as GetPlantillasWhatsapp lists it.
+type TemplateInfo struct {
+	ID              string // idPlantilla, for TemplateVariables
+	Name            string // Nombre, for Template{Name: ...}
+	Language        string // Idioma, such as "es"
+	Category        string // Categoria: MARKETING, UTILITY or AUTHENTICATION
+	Status          string // Estado in Meta: APPROVED, PENDING, REJECTED, DISABLED, PAUSED, ...
+	Verified        bool   // Verificada: approved, so it can be sent
+	ParameterFormat string // FormatoParametros: POSITIONAL ({{1}}) or NAMED ({{Nombre}})
+}
+
+// TemplateDetails is a template with the variables it expects, as GetVariablesPlantillaWhatsapp
+// returns them.
+type TemplateDetails struct {
+	TemplateInfo
+	// Variables are sorted by Index; variable 1 is always the recipient's phone.
+	Variables []TemplateVariable
+}
+
+// TemplateVariable is one value a template needs per recipient.
+type TemplateVariable struct {
+	Index    int    // the variable's number, from 1
+	Name     string // Nombre, such as "Destinatario" or "Producto"
+	Field    string // Campo: the Recipient.Vars key to set ("Variable_Cabecera_image", ...)
+	Location string // Donde: HEADER, BODY or BUTTONS; empty for the phone
+	Format   string // Formato: TELEFONO, TEXTO, URL, URL_IMAGEN, URL_DOCUMENTO, URL_VIDEO, ...
+	Example  string // Ejemplo: a sample value
+}
+
+// Templates lists the account's templates, sorted by ID (API function GetPlantillasWhatsapp).
+func (c *Client) Templates(ctx context.Context) ([]TemplateInfo, error) {
+	f, err := c.call(ctx, OpTemplates, []byte(`{"Resp":"JSON"}`))
+	if err != nil {
+		return nil, err
+	}
+	list, err := parseTemplates(f)
+	if err != nil {
+		return nil, &ResponseError{Operation: OpTemplates, HTTPStatus: 200, Reason: err.Error()}
+	}
+	return list, nil
+}
+
+func parseTemplates(f wire.Fields) ([]TemplateInfo, error) {
+	raw, ok := f.Raw("Plantillas")
+	if !ok {
+		return []TemplateInfo{}, nil
+	}
+	m, err := wire.EmbeddedObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("field Plantillas: %w", err)
+	}
+	list := make([]TemplateInfo, 0, len(m))
+	for id, v := range m {
+		tf, err := wire.DecodeObject(v)
+		if err != nil {
+			return nil, fmt.Errorf("field Plantillas[%s]: %w", id, err)
+		}
+		t, err := templateInfo(tf)
+		if err != nil {
+			return nil, fmt.Errorf("field Plantillas[%s]: %w", id, err)
+		}
+		t.ID = id
+		list = append(list, t)
+	}
+	sort.Slice(list, func(i, j int) bool { return idLess(list[i].ID, list[j].ID) })
+	return list, nil
+}
+
+func templateInfo(f wire.Fields) (TemplateInfo, error) {
+	var t TemplateInfo
+	t.ID, _ = f.String("IdPlantilla")
+	t.Name, _ = f.String("Nombre")
+	t.Language, _ = f.String("Idioma")
+	t.Category, _ = f.String("Categoria")
+	t.Status, _ = f.String("Estado")
+	t.ParameterFormat, _ = f.String("FormatoParametros")
+	v, ok, err := f.Int("Verificada")
+	if err != nil {
+		return t, fmt.Errorf("field Verificada: %w", err)
+	}
+	t.Verified = v == 1 || (!ok && strings.EqualFold(t.Status, "APPROVED"))
+	return t, nil
+}
+
+// idLess orders numeric IDs by value and others as text.
+func idLess(a, b string) bool {
+	if allDigits(a) && allDigits(b) {
+		a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+		if len(a) != len(b) {
+			return len(a) < len(b)
+		}
+	}
+	return a < b
+}
+
+// TemplateVariables returns a template and the variables each recipient must carry, sorted by
+// Index (API function GetVariablesPlantillaWhatsapp). templateID is the ID [Client.Templates]
+// lists.
+func (c *Client) TemplateVariables(ctx context.Context, templateID string) (*TemplateDetails, error) {
+	if strings.TrimSpace(templateID) == "" {
+		return nil, invalid("TemplateID", "is required")
+	}
+	body, err := marshal(struct {
+		ID   string `json:"Idplantilla"`
+		Resp string `json:"Resp"`
+	}{templateID, "JSON"})
+	if err != nil {
+		return nil, err
+	}
+	f, err := c.call(ctx, OpTemplateVariables, body)
+	if err != nil {
+		return nil, err
+	}
+	d, err := parseTemplateDetails(f)
+	if err != nil {
+		return nil, &ResponseError{Operation: OpTemplateVariables, HTTPStatus: 200, Reason: err.Error()}
+	}
+	if d.ID == "" {
+		d.ID = templateID
+	}
+	return d, nil
+}
+
+func parseTemplateDetails(f wire.Fields) (*TemplateDetails, error) {
+	info, err := templateInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	d := &TemplateDetails{TemplateInfo: info, Variables: []TemplateVariable{}}
+	raw, ok := f.Raw("Variables")
+	if !ok {
+		return d, nil
+	}
+	m, err := wire.EmbeddedObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("field Variables: %w", err)
+	}
+	for key, v := range m {
+		idx, err := strconv.Atoi(strings.TrimSpace(key))
+		if err != nil || idx < 1 {
+			return nil, fmt.Errorf("field Variables: key %q is not a variable number", wire.Excerpt([]byte(key), 40))
+		}
+		vf, err := wire.DecodeObject(v)
+		if err != nil {
+			return nil, fmt.Errorf("field Variables[%d]: %w", idx, err)
+		}
+		tv := TemplateVariable{Index: idx}
+		tv.Name, _ = vf.String("Nombre")
+		tv.Field, _ = vf.String("Campo")
+		tv.Location, _ = vf.String("Donde")
+		tv.Format, _ = vf.String("Formato")
+		tv.Example, _ = vf.String("Ejemplo")
+		d.Variables = append(d.Variables, tv)
+	}
+	sort.Slice(d.Variables, func(i, j int) bool { return d.Variables[i].Index < d.Variables[j].Index })
+	return d, nil
+}
+
+// Variable formats the API names (Formato). Any other format is checked as non-empty text.
+const (
+	FormatPhone    = "TELEFONO"
+	FormatText     = "TEXTO"
+	FormatURL      = "URL"
+	FormatImageURL = "URL_IMAGEN"
+	FormatDocURL   = "URL_DOCUMENTO"
+	FormatVideoURL = "URL_VIDEO"
+)
+
+// Validate checks that the template can be sent to these recipients: it is approved, there is at
+// least one recipient, and each recipient carries every variable (by its Field, or else its Name;
+// variable 1 is the phone) with a value that fits its Format: a valid phone for TELEFONO, an
+// absolute http(s) URL for URL, URL_IMAGEN, URL_DOCUMENTO and URL_VIDEO, non-empty text otherwise.
+// Every problem is a *ValidationError naming the recipient and variable ("To[3].Vars[Nombre]");
+// several come joined with errors.Join.
+func (d *TemplateDetails) Validate(to ...Recipient) error {
+	if d == nil {
+		return invalid("Template", "no template details")
+	}
+	if !d.Verified {
+		return invalid("Template", "template %q is not approved (status %s); only approved templates can be sent", d.Name, orNone(d.Status))
+	}
+	if len(to) == 0 {
+		return invalid("To", "at least one recipient is required")
+	}
+	var errs []error
+	for i, r := range to {
+		errs = append(errs, d.recipientErrors(fmt.Sprintf("To[%d].", i), r)...)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateRecipient checks one recipient's variables as [TemplateDetails.Validate] does, without
+// the approval check, so a caller can sort good rows from bad ones.
+func (d *TemplateDetails) ValidateRecipient(r Recipient) error {
+	if d == nil {
+		return invalid("Template", "no template details")
+	}
+	return errors.Join(d.recipientErrors("", r)...)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func (d *TemplateDetails) recipientErrors(prefix string, r Recipient) []error {
+	var errs []error
+	if _, err := normalizePhone(prefix+"Phone", r.Phone); err != nil {
+		errs = append(errs, err)
+	}
+	for _, v := range d.Variables {
+		field, value, found := lookupVar(v, r)
+		if field == "Phone" {
+			continue // checked above
+		}
+		path := prefix + field
+		if !found || strings.TrimSpace(value) == "" {
+			key := v.Field
+			if key == "" {
+				key = v.Name
+			}
+			errs = append(errs, invalid(prefix+"Vars["+key+"]", "missing variable %d (%s, %s); for example %q",
+				v.Index, v.Name, strings.ToLower(orNone(v.Format)), v.Example))
+			continue
+		}
+		switch strings.ToUpper(v.Format) {
+		case FormatPhone:
+			if _, err := normalizePhone(path, value); err != nil {
+				errs = append(errs, err)
+			}
+		case FormatURL, FormatImageURL, FormatDocURL, FormatVideoURL:
+			if err := checkURL(path, value); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}
+
+// lookupVar finds the recipient's value for v: by Field, then by Name; the phone, name and email
+// come from the recipient's own fields. field is the Go path of where it was (or should be) found.
+func lookupVar(v TemplateVariable, r Recipient) (field, value string, found bool) {
+	if v.Index == 1 || strings.EqualFold(v.Field, fieldPhone) {
+		return "Phone", r.Phone, r.Phone != ""
+	}
+	for _, key := range []string{v.Field, v.Name} {
+		if key == "" {
+			continue
+		}
+		switch {
+		case strings.EqualFold(key, fieldName) && r.Name != "":
+			return "Name", r.Name, true
+		case strings.EqualFold(key, fieldEmail) && r.Email != "":
+			return "Email", r.Email, true
+		}
+		if val, ok := r.Vars[key]; ok {
+			return "Vars[" + key + "]", val, true
+		}
+		for k, val := range r.Vars {
+			if strings.EqualFold(k, key) {
+				return "Vars[" + k + "]", val, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// templateCache keeps the template list and details for a while, for checked sends.
+type templateCache struct {
+	ttl time.Duration
+
+	mu      sync.Mutex
+	list    []TemplateInfo
+	listAt  time.Time
+	details map[string]cachedDetails
+}
+
+type cachedDetails struct {
+	d  *TemplateDetails
+	at time.Time
+}
+
+func newTemplateCache(ttl time.Duration) *templateCache {
+	return &templateCache{ttl: ttl, details: make(map[string]cachedDetails)}
+}
+
+func (tc *templateCache) fresh(at time.Time) bool {
+	return tc.ttl > 0 && !at.IsZero() && time.Since(at) < tc.ttl
+}
+
+func copyDetails(d *TemplateDetails) *TemplateDetails {
+	cp := *d
+	cp.Variables = append([]TemplateVariable(nil), d.Variables...)
+	return &cp
+}
+
+// ForgetTemplates empties the template cache that checked sends use, for example after a
+// template was approved in the panel.
+func (c *Client) ForgetTemplates() {
+	tc := c.templates
+	tc.mu.Lock()
+	tc.list, tc.listAt = nil, time.Time{}
+	clear(tc.details)
+	tc.mu.Unlock()
+}
+
+func (c *Client) cachedTemplates(ctx context.Context) ([]TemplateInfo, error) {
+	tc := c.templates
+	tc.mu.Lock()
+	if tc.fresh(tc.listAt) {
+		list := tc.list
+		tc.mu.Unlock()
+		return list, nil
+	}
+	tc.mu.Unlock()
+	list, err := c.Templates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tc.mu.Lock()
+	tc.list, tc.listAt = list, time.Now()
+	tc.mu.Unlock()
+	return list, nil
+}
+
+func (c *Client) cachedDetails(ctx context.Context, id string) (*TemplateDetails, error) {
+	tc := c.templates
+	tc.mu.Lock()
+	if e, ok := tc.details[id]; ok && tc.fresh(e.at) {
+		tc.mu.Unlock()
+		return copyDetails(e.d), nil
+	}
+	tc.mu.Unlock()
+	d, err := c.TemplateVariables(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if tc.ttl > 0 {
+		tc.mu.Lock()
+		tc.details[id] = cachedDetails{d: copyDetails(d), at: time.Now()}
+		tc.mu.Unlock()
+	}
+	return d, nil
+}
+
+// TemplateByName finds the template called name and returns it with its variables (API
+// functions GetPlantillasWhatsapp and GetVariablesPlantillaWhatsapp), through a cache kept for
+// WithTemplateCacheTTL. When several templates share the name (one per language), an approved
+// one is preferred. An unknown name is a *ValidationError listing the names there are.
+func (c *Client) TemplateByName(ctx context.Context, name string) (*TemplateDetails, error) {
+	if err := checkRequired("Message.Name", name, MaxTemplateNameLength); err != nil {
+		return nil, err
+	}
+	list, err := c.cachedTemplates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var best *TemplateInfo
+	for i := range list {
+		t := &list[i]
+		if t.Name != name {
+			continue
+		}
+		if best == nil || (t.Verified && !best.Verified) {
+			best = t
+		}
+	}
+	if best == nil {
+		names := make([]string, 0, len(list))
+		for _, t := range list {
+			names = append(names, t.Name)
+		}
+		sort.Strings(names)
+		return nil, invalid("Message.Name", "no template named %q; the account has: %s", name, strings.Join(names, ", "))
+	}
+	return c.cachedDetails(ctx, best.ID)
+}
+
+// SendChecked sends like [Client.Send], but first checks a [Template] message against the
+// template's variables ([Client.TemplateByName], then [TemplateDetails.Validate]), so a campaign
+// with a missing or malformed variable, or a template that is not approved, fails with a
+// *ValidationError before it costs anything. Other message types are sent as by Send.
+func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult, error) {
+	var name string
+	switch m := req.Message.(type) {
+	case Template:
+		name = m.Name
+	case *Template:
+		if m != nil {
+			name = m.Name
+		}
+	default:
+		return c.Send(ctx, req)
+	}
+	if _, err := validateSend(&req); err != nil {
+		return nil, err
+	}
+	d, err := c.TemplateByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Validate(req.To...); err != nil {
+		return nil, err
+	}
+	return c.Send(ctx, req)
+}
+
+// SendTemplateChecked sends the template called name to the recipients after checking their
+// variables against it, as [Client.SendChecked] does.
+func (c *Client) SendTemplateChecked(ctx context.Context, name string, to ...Recipient) (*SendResult, error) {
+	return c.SendChecked(ctx, SendRequest{To: to, Message: Template{Name: name}})
+}
+
