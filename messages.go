@@ -56,7 +56,9 @@ type Text struct {
 // MessageType returns TypeText.
 func (Text) MessageType() MessageType { return TypeText }
 
-func (m Text) validate([]Recipient) error { return checkRequired("Message.Body", m.Body, MaxTextLength) }
+func (m Text) validate([]Recipient) error {
+	return checkRequired("Message.Body", m.Body, MaxTextLength)
+}
 
 func (m Text) data() map[string]any {
 	d := map[string]any{"Texto": m.Body}

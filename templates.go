@@ -427,4 +427,3 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 func (c *Client) SendTemplateChecked(ctx context.Context, name string, to ...Recipient) (*SendResult, error) {
 	return c.SendChecked(ctx, SendRequest{To: to, Message: Template{Name: name}})
 }
-
