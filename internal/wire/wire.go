@@ -25,8 +25,8 @@ var ErrEmpty = errors.New("empty reply")
 // Object returns the one JSON object of a reply that is either an object or an array holding one.
 func Object(body []byte) (Fields, error) {
 	b := bytes.TrimSpace(body)
-	// A UTF-8 byte order mark is not JSON but some PHP servers send one.
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	// A UTF-8 byte order mark is not JSON but some PHP servers send one, maybe before a line break.
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 	if len(b) == 0 {
 		return nil, ErrEmpty
 	}
@@ -50,20 +50,22 @@ func Object(body []byte) (Fields, error) {
 // DecodeObject decodes one JSON object into Fields. A key that appears twice in different case
 // keeps its first value.
 func DecodeObject(b []byte) (Fields, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("reply is not a valid JSON object: %w", err)
-	}
-	if m == nil {
-		return nil, errors.New("reply is null, not a JSON object")
-	}
-	f := make(Fields, len(m))
-	for k, v := range m {
-		lk := strings.ToLower(k)
-		if _, dup := f[lk]; dup && lk != k {
-			continue
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		if string(b) == "null" {
+			return nil, errors.New("reply is null, not a JSON object")
 		}
-		f[lk] = v
+		return nil, fmt.Errorf("reply is not a valid JSON object: %s", Excerpt(b, 40))
+	}
+	f := make(Fields, 12)
+	err := ScanObject(b, func(key string, val []byte) {
+		lk := strings.ToLower(key)
+		if _, dup := f[lk]; !dup {
+			f[lk] = val
+		}
+	})
+	if err != nil {
+		return nil, scanError(err)
 	}
 	return f, nil
 }
@@ -113,10 +115,7 @@ func isNull(raw json.RawMessage) bool {
 func Text(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
+		return unquote(raw)
 	}
 	if isNull(raw) {
 		return ""
@@ -189,7 +188,8 @@ func ParseInt(s string) (int64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if f != math.Trunc(f) || f > math.MaxInt64 || f < math.MinInt64 {
+	// 1<<63 is the first value an int64 cannot hold; float64(math.MaxInt64) rounds up to it.
+	if f != math.Trunc(f) || f >= 1<<63 || f < math.MinInt64 {
 		return 0, false, fmt.Errorf("%q is not a whole number", s)
 	}
 	return int64(f), true, nil

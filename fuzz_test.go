@@ -1,0 +1,66 @@
+package mensatek
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/mensatek-go/mensatek/internal/wire"
+)
+
+// Fuzz targets for everything that reads network input. `go test` runs their seed corpora
+// (testdata/fuzz); `.ci/run` fuzzes each for a few seconds; run longer with
+// `go test -run '^$' -fuzz FuzzParseWebhookBody -fuzztime 5m .`.
+
+func FuzzParseWebhookBody(f *testing.F) {
+	f.Add("application/json", []byte(referenceWebhook))
+	f.Add("application/x-www-form-urlencoded", []byte("Direccion=INPUT&Estado=8&idMensaje=1&Mensaje=%7B%22type%22%3A%22text%22%2C%22text%22%3A%22hi%22%7D"))
+	f.Add("multipart/form-data; boundary=X", []byte("--X\r\nContent-Disposition: form-data; name=\"Estado\"\r\n\r\n3\r\n--X--\r\n"))
+	f.Add("", []byte(`[{"Direccion":"INPUT","Mensaje":{"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"1"}}}}]`))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		ev, err := ParseWebhookBody(contentType, body)
+		if err == nil && ev == nil {
+			t.Fatal("nil event without an error")
+		}
+		if err == nil {
+			_ = ev.Key()
+		}
+	})
+}
+
+func FuzzDecodeReply(f *testing.F) {
+	for _, seed := range []string{
+		`[{"Res":"10","Error":"Falta parámetro obligatorio","idMensaje":"123456789","Cred":"12000","Enviados":"2","NoEnviados":"0"}]`,
+		`{"Res":-3,"Error":"x","Cred":"12.345,67"}`,
+		`[{"Res": "1","Total": "3","Plantillas": "{\n\\\"572863982585983\\\": {\n\\\"Nombre\\\": \\\"customer_welcome\\\",\n\\\"Verificada\\\": 1\n}\n}\n","Cred": "12000"}]`,
+		`[{"Res":"1","Variables":"{\"1\":{\"Nombre\":\"Destinatario\",\"Campo\":\"Telefono\",\"Formato\":\"TELEFONO\"}}"}]`,
+		`[]`, ``, `<html>`,
+	} {
+		f.Add(200, []byte(seed))
+	}
+	f.Add(500, []byte(`{"Res":"-1"}`))
+	c, err := NewClient("u", "t")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if status < 100 || status > 999 {
+			status = 200
+		}
+		resp := &http.Response{StatusCode: status, Header: http.Header{}}
+		for _, op := range Operations() {
+			fields, _, err := c.decodeReply(op, resp, body, nil)
+			if err == nil && fields == nil {
+				t.Fatal("no fields without an error")
+			}
+			if err != nil {
+				_ = err.Error()
+				continue
+			}
+			_, _ = sendResult(fields)
+			_, _ = parseTemplates(fields)
+			_, _ = parseTemplateDetails(fields)
+			_ = result(fields)
+		}
+		_, _ = wire.EmbeddedObject(body)
+	})
+}

@@ -1,0 +1,398 @@
+package mensatek
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// referenceWebhook is the reference's webhook example, verbatim.
+const referenceWebhook = `{
+"Servicio": "WHATSAPP",
+"Direccion": "INPUT",
+"Estado": "8",
+"Telefono": "34600000001",
+"NombreDestinatario": "Pedro Pérez",
+"Fecha": "2020-12-03 11:14:24",
+"idMensaje": "10573758",
+"Referencia": "Your reference if you provided it",
+"Tipo": "text",
+"Mensaje": "{\"type\":\"text\",\"text\":\"This is the message you have received\"}"
+}`
+
+func webhookRequest(t testing.TB, contentType, body string) *http.Request {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	return r
+}
+
+func TestParseWebhookReferenceExample(t *testing.T) {
+	ev, err := ParseWebhook(webhookRequest(t, "application/json", referenceWebhook))
+	require.NoError(t, err)
+	assert.Equal(t, "WHATSAPP", ev.Service)
+	assert.Equal(t, Inbound, ev.Direction)
+	assert.Equal(t, 8, ev.Status)
+	assert.Equal(t, "34600000001", ev.Phone)
+	assert.Equal(t, "Pedro Pérez", ev.ProfileName)
+	assert.Equal(t, int64(10573758), ev.MessageID)
+	assert.Equal(t, "Your reference if you provided it", ev.Reference)
+	assert.Equal(t, "text", ev.Type)
+	want := time.Date(2020, 12, 3, 11, 14, 24, 0, MadridTime())
+	assert.True(t, ev.Time.Equal(want), "time %v, want %v", ev.Time, want)
+	assert.Equal(t, "2020-12-03T10:14:24Z", ev.Time.UTC().Format(time.RFC3339), "Madrid is UTC+1 in winter")
+	require.NotNil(t, ev.Message)
+	assert.Equal(t, "text", ev.Message.Type)
+	assert.Equal(t, "This is the message you have received", ev.Message.Text)
+	assert.JSONEq(t, `{"type":"text","text":"This is the message you have received"}`, string(ev.Message.Raw))
+	assert.Empty(t, ev.Extra)
+}
+
+func TestParseWebhookEncodings(t *testing.T) {
+	form := url.Values{
+		"servicio": {"WHATSAPP"}, "DIRECCION": {"output"}, "Estado": {"3"}, "Telefono": {"34600000001"},
+		"NombreDestinatario": {"Ana"}, "Fecha": {"2026-07-01 12:30"}, "IdMensaje": {"42"},
+		"Referencia": {"camp-1"}, "Tipo": {"PLANTILLA"}, "Coste": {"0,05"},
+	}
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	for k, v := range form {
+		require.NoError(t, mw.WriteField(k, v[0]))
+	}
+	require.NoError(t, mw.Close())
+	jsonNumbers := `[{"SERVICIO":"WHATSAPP","direccion":"OUTPUT","estado":3,"telefono":"34600000001","nombredestinatario":"Ana",
+		"fecha":"2026-07-01 12:30","idmensaje":42,"referencia":"camp-1","tipo":"PLANTILLA","Coste":0.05}]`
+
+	cases := []struct {
+		name, contentType, body string
+		coste                   string
+	}{
+		{"form", "application/x-www-form-urlencoded", form.Encode(), "0,05"},
+		{"form without content type", "", form.Encode(), "0,05"},
+		{"multipart", mw.FormDataContentType(), mp.String(), "0,05"},
+		{"json array, numbers, lower case", "application/json; charset=utf-8", jsonNumbers, "0.05"},
+		{"json without content type", "text/plain", jsonNumbers, "0.05"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := ParseWebhook(webhookRequest(t, tc.contentType, tc.body))
+			require.NoError(t, err)
+			assert.Equal(t, Outbound, ev.Direction)
+			assert.Equal(t, 3, ev.Status)
+			assert.Equal(t, int64(42), ev.MessageID)
+			assert.Equal(t, "camp-1", ev.Reference)
+			assert.Equal(t, "2026-07-01 12:30:00 +0200 CEST", ev.Time.Format("2006-01-02 15:04:05 -0700 MST"), "summer time")
+			assert.Nil(t, ev.Message)
+			require.Len(t, ev.Extra, 1, "unknown fields are kept")
+			assert.Equal(t, tc.coste, ev.Extra["Coste"])
+		})
+	}
+}
+
+func inbound(t *testing.T, mensaje string) *InboundMessage {
+	t.Helper()
+	body := url.Values{"Direccion": {"INPUT"}, "idMensaje": {"7"}, "Telefono": {"34600000001"}, "Mensaje": {mensaje}}
+	ev, err := ParseWebhook(webhookRequest(t, "application/x-www-form-urlencoded", body.Encode()))
+	require.NoError(t, err)
+	require.NotNil(t, ev.Message)
+	assert.Equal(t, mensaje, string(ev.Message.Raw), "Raw keeps Mensaje as sent")
+	return ev.Message
+}
+
+func TestInboundMessageShapes(t *testing.T) {
+	t.Run("text flat and nested", func(t *testing.T) {
+		assert.Equal(t, "hola 😁", inbound(t, `{"type":"text","text":"hola \uD83D\uDE01"}`).Text)
+		m := inbound(t, `{"type":"text","text":{"body":"hi"},"context":{"id":"wamid.1"}}`)
+		assert.Equal(t, "hi", m.Text)
+		assert.Equal(t, "wamid.1", m.Context)
+	})
+	t.Run("media", func(t *testing.T) {
+		for _, typ := range []string{"image", "document", "audio", "video", "sticker"} {
+			m := inbound(t, `{"type":"`+typ+`","`+typ+`":{"id":"M1","mime_type":"x/y","caption":"look","filename":"../../etc/a.pdf","sha256":"abc","animated":true}}`)
+			require.NotNil(t, m.Media, typ)
+			assert.Equal(t, InboundMedia{ID: "M1", MimeType: "x/y", Caption: "look", Filename: "a.pdf", SHA256: "abc", Animated: true}, *m.Media, typ)
+			assert.Equal(t, "look", m.Text)
+		}
+		flat := inbound(t, `{"type":"image","id":"M2","mime_type":"image/jpeg"}`)
+		assert.Equal(t, "M2", flat.Media.ID)
+		assert.Equal(t, "image/jpeg", flat.Media.MimeType)
+	})
+	t.Run("location", func(t *testing.T) {
+		m := inbound(t, `{"type":"location","location":{"latitude":"40,4168","longitude":-3.7038,"name":"Sol","address":"Madrid"}}`)
+		assert.Equal(t, InboundLocation{Latitude: 40.4168, Longitude: -3.7038, Name: "Sol", Address: "Madrid"}, *m.Location)
+		flat := inbound(t, `{"type":"location","latitude":1.5,"longitude":2.5}`)
+		assert.Equal(t, 1.5, flat.Location.Latitude)
+	})
+	t.Run("contacts", func(t *testing.T) {
+		m := inbound(t, `{"type":"contacts","contacts":[{"name":{"formatted_name":"Ana Ruiz"},"phones":[{"phone":"+34 600 1","wa_id":"346001"}],"emails":[{"email":"a@b.c"}]}]}`)
+		require.Len(t, m.Contacts, 1)
+		assert.Equal(t, "Ana Ruiz", m.Contacts[0].Name)
+		assert.Equal(t, []string{"+34 600 1"}, m.Contacts[0].Phones)
+		assert.Equal(t, []string{"a@b.c"}, m.Contacts[0].Emails)
+	})
+	t.Run("button and list replies", func(t *testing.T) {
+		m := inbound(t, `{"type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"yes","title":"Sí"}}}`)
+		assert.Equal(t, InteractiveReply{Kind: "button_reply", ID: "yes", Title: "Sí"}, *m.Reply)
+		assert.Equal(t, "Sí", m.Text)
+		m = inbound(t, `{"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"r2","title":"Two","description":"d"}}}`)
+		assert.Equal(t, InteractiveReply{Kind: "list_reply", ID: "r2", Title: "Two", Description: "d"}, *m.Reply)
+		m = inbound(t, `{"type":"button_reply","id":"no","title":"No"}`)
+		assert.Equal(t, InteractiveReply{Kind: "button_reply", ID: "no", Title: "No"}, *m.Reply)
+	})
+	t.Run("template button", func(t *testing.T) {
+		m := inbound(t, `{"type":"button","button":{"payload":"STOP","text":"Stop promotions"}}`)
+		assert.Equal(t, TemplateButtonReply{Payload: "STOP", Text: "Stop promotions"}, *m.Button)
+	})
+	t.Run("reaction", func(t *testing.T) {
+		m := inbound(t, `{"type":"reaction","reaction":{"message_id":"wamid.9","emoji":"\uD83D\uDC4D"}}`)
+		assert.Equal(t, InboundReaction{Emoji: "👍", MessageID: "wamid.9"}, *m.Reaction)
+		m = inbound(t, `{"type":"reaction","emoji":"❤️","message_id":"wamid.8"}`)
+		assert.Equal(t, "❤️", m.Reaction.Emoji)
+	})
+	t.Run("unknown type is delivered", func(t *testing.T) {
+		m := inbound(t, `{"type":"order","order":{"catalog_id":"1"},"text":"see order"}`)
+		assert.Equal(t, "order", m.Type)
+		assert.Equal(t, "see order", m.Text)
+	})
+	t.Run("plain text Mensaje", func(t *testing.T) {
+		body := url.Values{"Direccion": {"INPUT"}, "Tipo": {"text"}, "Mensaje": {"just words {"}}
+		ev, err := ParseWebhook(webhookRequest(t, "application/x-www-form-urlencoded", body.Encode()))
+		require.NoError(t, err)
+		assert.Equal(t, "text", ev.Message.Type)
+		assert.Equal(t, "just words {", ev.Message.Text)
+	})
+	t.Run("Mensaje as a JSON object", func(t *testing.T) {
+		ev, err := ParseWebhook(webhookRequest(t, "application/json", `{"Direccion":"INPUT","Mensaje":{"type":"text","text":"obj"}}`))
+		require.NoError(t, err)
+		assert.Equal(t, "obj", ev.Message.Text)
+	})
+}
+
+func TestParseWebhookErrors(t *testing.T) {
+	cases := []struct{ name, ct, body, want string }{
+		{"empty", "application/json", "", "empty body"},
+		{"not json", "application/json", "{nope", "not valid JSON"},
+		{"array of two", "application/json", `[{"Estado":1},{"Estado":2}]`, "array of 2"},
+		{"string", "application/json", `"x"`, "not a JSON object"},
+		{"no known field", "application/json", `{"foo":1}`, "none of the webhook fields"},
+		{"bad Estado", "application/json", `{"Estado":"eight"}`, "Estado"},
+		{"fractional idMensaje", "application/json", `{"idMensaje":1.5}`, "idMensaje"},
+		{"bad Fecha", "application/json", `{"Estado":1,"Fecha":"yesterday"}`, "Fecha"},
+		{"bad form", "application/x-www-form-urlencoded", "Estado=%zz", "not a valid form"},
+		{"multipart without boundary", "multipart/form-data", "x", "boundary"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseWebhook(webhookRequest(t, tc.ct, tc.body))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInvalidWebhook)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":"`+strings.Repeat("1", DefaultWebhookMaxBodyBytes)+`"}`))
+	assert.ErrorIs(t, err, ErrWebhookTooLarge)
+}
+
+func TestWebhookTimeWithoutSeconds(t *testing.T) {
+	ev, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":1,"Fecha":"2026-03-29 03:30"}`))
+	require.NoError(t, err)
+	assert.Equal(t, "2026-03-29T01:30:00Z", ev.Time.UTC().Format(time.RFC3339), "after the spring switch Madrid is UTC+2")
+}
+
+type handlerRecorder struct {
+	mu     sync.Mutex
+	events []*Event
+	err    error
+	panic  bool
+}
+
+func (h *handlerRecorder) fn(_ context.Context, ev *Event) error {
+	if h.panic {
+		panic("boom: secret detail")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, ev)
+	return h.err
+}
+
+func (h *handlerRecorder) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.events)
+}
+
+func serve(h http.Handler, method, ct, body string, auth ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "/webhook", strings.NewReader(body))
+	r.Header.Set("Content-Type", ct)
+	if len(auth) == 2 {
+		r.SetBasicAuth(auth[0], auth[1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func quietLogger(buf *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+func TestWebhookHandlerStatuses(t *testing.T) {
+	var logs bytes.Buffer
+	rec := &handlerRecorder{}
+	h := NewWebhookHandler(rec.fn, WithWebhookBasicAuth("hook", "s3cret-pass"), WithWebhookMaxBodyBytes(2048), WithWebhookLogger(quietLogger(&logs)))
+
+	w := serve(h, http.MethodGet, "application/json", "")
+	assert.Equal(t, http.StatusMethodNotAllowed, w.Code)
+	assert.Equal(t, "POST", w.Header().Get("Allow"))
+
+	w = serve(h, http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Contains(t, w.Header().Get("WWW-Authenticate"), "Basic")
+	w = serve(h, http.MethodPost, "application/json", referenceWebhook, "hook", "wrong")
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	w = serve(h, http.MethodPost, "application/json", referenceWebhook, "other", "s3cret-pass")
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, 0, rec.count())
+
+	w = serve(h, http.MethodPost, "application/json", `{"Estado":"`+strings.Repeat("1", 4096)+`"}`, "hook", "s3cret-pass")
+	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
+
+	w = serve(h, http.MethodPost, "application/json", `{"Estado":"x"}`, "hook", "s3cret-pass")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Contains(t, w.Body.String(), "Estado")
+
+	w = serve(h, http.MethodPost, "application/json", referenceWebhook, "hook", "s3cret-pass")
+	assert.Equal(t, http.StatusOK, w.Code)
+	require.Equal(t, 1, rec.count())
+	assert.Equal(t, "This is the message you have received", rec.events[0].Message.Text)
+	assert.NotContains(t, logs.String(), "s3cret-pass")
+}
+
+func TestWebhookHandlerFailuresAreRetried(t *testing.T) {
+	var logs bytes.Buffer
+	rec := &handlerRecorder{err: errors.New("db down: detail for logs only")}
+	h := NewWebhookHandler(rec.fn, WithWebhookLogger(quietLogger(&logs)))
+
+	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.NotContains(t, w.Body.String(), "db down", "the detail goes to the log, not the caller")
+	assert.Contains(t, logs.String(), "db down")
+
+	// The failed report was forgotten by the dedup store: its next delivery is handled.
+	rec.err = nil
+	w = serve(h, http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, 2, rec.count())
+
+	// Now it was handled: a third delivery is a duplicate and fn is not called.
+	w = serve(h, http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, 2, rec.count())
+
+	rec.panic = true
+	w = serve(h, http.MethodPost, "application/json", strings.Replace(referenceWebhook, "10573758", "1", 1))
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.NotContains(t, w.Body.String(), "secret detail")
+	assert.Contains(t, logs.String(), "panic")
+}
+
+type failingStore struct{}
+
+func (failingStore) MarkSeen(context.Context, string) (bool, error) {
+	return false, errors.New("redis unreachable")
+}
+func (failingStore) Forget(context.Context, string) error { return nil }
+
+func TestWebhookDeduplication(t *testing.T) {
+	rec := &handlerRecorder{}
+	var logs bytes.Buffer
+	h := NewWebhookHandler(rec.fn, WithWebhookDeduplication(failingStore{}), WithWebhookLogger(quietLogger(&logs)))
+	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusInternalServerError, w.Code, "a failing store loses no event")
+	assert.Equal(t, 0, rec.count())
+
+	off := NewWebhookHandler(rec.fn, WithWebhookDeduplication(nil))
+	for i := 0; i < 2; i++ {
+		assert.Equal(t, http.StatusOK, serve(off, http.MethodPost, "application/json", referenceWebhook).Code)
+	}
+	assert.Equal(t, 2, rec.count(), "nil turns deduplication off")
+
+	// Concurrent deliveries of one report across goroutines: fn runs once.
+	var calls atomic.Int32
+	shared := NewMemoryDedupStore(0, 0)
+	h1 := NewWebhookHandler(func(context.Context, *Event) error { calls.Add(1); return nil }, WithWebhookDeduplication(shared))
+	h2 := NewWebhookHandler(func(context.Context, *Event) error { calls.Add(1); return nil }, WithWebhookDeduplication(shared))
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func(h http.Handler) {
+			defer wg.Done()
+			assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
+		}([]http.Handler{h1, h2}[i%2])
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load())
+}
+
+func TestMemoryDedupStoreBounds(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemoryDedupStore(3, time.Minute)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	for _, k := range []string{"a", "b", "c", "d"} {
+		seen, err := s.MarkSeen(ctx, k)
+		require.NoError(t, err)
+		assert.False(t, seen, k)
+		now = now.Add(time.Second)
+	}
+	assert.Equal(t, 3, s.Len(), "size bound: the oldest key was evicted")
+	seen, _ := s.MarkSeen(ctx, "a")
+	assert.False(t, seen, "a was evicted")
+	seen, _ = s.MarkSeen(ctx, "d")
+	assert.True(t, seen)
+
+	now = now.Add(2 * time.Minute)
+	seen, _ = s.MarkSeen(ctx, "d")
+	assert.False(t, seen, "time bound: d expired")
+	assert.Equal(t, 1, s.Len())
+
+	require.NoError(t, s.Forget(ctx, "d"))
+	seen, _ = s.MarkSeen(ctx, "d")
+	assert.False(t, seen)
+	// Forget and mark again many times: the store stays bounded.
+	for i := 0; i < 100; i++ {
+		require.NoError(t, s.Forget(ctx, "d"))
+		_, _ = s.MarkSeen(ctx, "d")
+	}
+	assert.LessOrEqual(t, len(s.order)-s.head, 2*3+1)
+}
+
+func TestWebhookHandlerOverHTTP(t *testing.T) {
+	got := make(chan *Event, 1)
+	srv := httptest.NewServer(NewWebhookHandler(func(_ context.Context, ev *Event) error { got <- ev; return nil }))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(referenceWebhook))
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	ev := <-got
+	assert.Equal(t, int64(10573758), ev.MessageID)
+}
