@@ -53,18 +53,23 @@ const drainLimit = 64 << 10
 // Client calls the Mensatek API. Make one with [NewClient]; it is safe for concurrent use, and its
 // configuration never changes after construction.
 type Client struct {
-	authHeader string // "Basic base64(user:token)"; never printed
-	baseURL    string // always ends in "/"
-	endpoints  map[Operation]string
-	rc         *resty.Client
-	timeout    time.Duration
-	logger     *slog.Logger // nil: no logging
-	templates  *templateCache
+	// auth is behind a pointer: fmt prints a nested pointer as an address, so even a struct
+	// that holds the client in an unexported field, printed with a bad verb, never shows it.
+	auth      *authHeader
+	baseURL   string // always ends in "/"
+	endpoints map[Operation]string
+	rc        *resty.Client
+	timeout   time.Duration
+	logger    *slog.Logger // nil: no logging
+	templates *templateCache
 
 	mu        sync.Mutex
 	credits   float64
 	creditsAt time.Time
 }
+
+// authHeader holds "Basic base64(user:token)"; never printed.
+type authHeader struct{ value string }
 
 // Option configures a [Client] in [NewClient]. An option that is given an invalid value makes
 // NewClient return an error.
@@ -220,13 +225,13 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{
-		authHeader: "Basic " + base64.StdEncoding.EncodeToString([]byte(apiUser+":"+apiToken)),
-		baseURL:    cfg.baseURL,
-		endpoints:  cfg.endpoints,
-		rc:         rc,
-		timeout:    cfg.timeout,
-		logger:     cfg.logger,
-		templates:  newTemplateCache(cfg.templateTTL),
+		auth:      &authHeader{"Basic " + base64.StdEncoding.EncodeToString([]byte(apiUser+":"+apiToken))},
+		baseURL:   cfg.baseURL,
+		endpoints: cfg.endpoints,
+		rc:        rc,
+		timeout:   cfg.timeout,
+		logger:    cfg.logger,
+		templates: newTemplateCache(cfg.templateTTL),
 	}
 	return c, nil
 }
@@ -242,7 +247,7 @@ func checkBaseURL(raw string) (string, error) {
 	if u.Host == "" || u.Hostname() == "" {
 		return "", fmt.Errorf("mensatek: WithBaseURL: %q has no host", raw)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return "", fmt.Errorf("mensatek: WithBaseURL: %q has a query or fragment", raw)
 	}
 	switch u.Scheme {
@@ -349,7 +354,7 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool)
 	}
 	r, err := c.rc.R().
 		SetContext(ctx).
-		SetHeader("Authorization", c.authHeader).
+		SetHeader("Authorization", c.auth.value).
 		SetBody(body).
 		SetDoNotParseResponse(true).
 		Post(c.baseURL + c.endpoints[op])
@@ -430,12 +435,12 @@ func readLimited(body io.ReadCloser, limit int64) ([]byte, error) {
 	}
 	if int64(len(data)) > limit {
 		io.CopyN(io.Discard, body, drainLimit)
-		return data[:limit], errTooLarge
+		return data[:limit], fmt.Errorf("reply larger than %d bytes: %w", limit, errTooLarge)
 	}
 	return data, nil
 }
 
-var errTooLarge = fmt.Errorf("reply larger than %d bytes", MaxReplyBytes)
+var errTooLarge = errors.New("reply too large")
 
 // decodeReply turns a reply into its fields, or the right error: *APIError for Res <= 0 or a
 // non-2xx status, *ResponseError for a reply that cannot be read; either wrapped with
@@ -488,7 +493,7 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 		reason = "Res is not a number: " + resErr.Error()
 	}
 	if reason != "" {
-		respErr := &ResponseError{Operation: op, HTTPStatus: status, Reason: reason, Excerpt: wire.Excerpt(bytes.TrimSpace(data), 200)}
+		respErr := &ResponseError{Operation: op, HTTPStatus: status, Reason: reason, Excerpt: wire.Excerpt(bytes.TrimSpace(data), 200), err: readErr}
 		if mayHaveSent(op) {
 			return nil, 0, &outcomeError{op: op, cause: respErr}
 		}

@@ -102,7 +102,13 @@ type ResponseError struct {
 	Reason string
 	// Excerpt is the start of the reply, made printable and cut short.
 	Excerpt string
+
+	err error // what cut the reply short (a timeout, a dropped connection), if anything
 }
+
+// Unwrap returns what cut the reply short, if anything, so that errors.Is finds
+// context.DeadlineExceeded or io.ErrUnexpectedEOF.
+func (e *ResponseError) Unwrap() error { return e.err }
 
 // Error describes the reply and what is wrong with it.
 func (e *ResponseError) Error() string {

@@ -120,7 +120,7 @@ func normalizePhone(field, phone string) (string, error) {
 		return "", invalid(field, "phone number is empty")
 	}
 	// Fast path: already normalised.
-	if n := len(phone); n >= 8 && n <= 15 && allDigits(phone) && !strings.HasPrefix(phone, "00") {
+	if n := len(phone); n >= 8 && n <= 15 && allDigits(phone) && phone[0] != '0' {
 		return phone, nil
 	}
 	b := make([]byte, 0, len(phone))

@@ -92,7 +92,8 @@ func sendResult(f wire.Fields) (*SendResult, error) {
 	var err error
 	setErr := func(name string, e error) {
 		if e != nil && err == nil {
-			err = &ResponseError{Operation: OpSend, HTTPStatus: http.StatusOK, Reason: name + ": " + e.Error()}
+			// The message went out: an error that does not say so invites a resend.
+			err = &outcomeError{op: OpSend, cause: &ResponseError{Operation: OpSend, HTTPStatus: http.StatusOK, Reason: name + ": " + e.Error()}}
 		}
 	}
 	id, _, e := f.Int("idMensaje", "Msgid")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ScanObject calls fn with each member of the JSON object b, in order: the key, decoded, and
@@ -102,7 +103,7 @@ func skipValue(b []byte, i int) int {
 func unquote(lit []byte) string {
 	if len(lit) >= 2 && lit[0] == '"' && lit[len(lit)-1] == '"' {
 		inner := lit[1 : len(lit)-1]
-		if bytes.IndexByte(inner, '\\') < 0 {
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 			return string(inner)
 		}
 	}

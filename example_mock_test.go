@@ -1,0 +1,66 @@
+package mensatek_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/stretchr/testify/mock"
+
+	"github.com/mensatek-go/mensatek"
+)
+
+// In your code, depend on the small interface you use; *mensatek.Client satisfies it.
+type TextSender interface {
+	SendText(ctx context.Context, phone, body string) (*mensatek.SendResult, error)
+}
+
+var _ TextSender = (*mensatek.Client)(nil)
+
+// NotifyShipped is the code under test.
+func NotifyShipped(ctx context.Context, s TextSender, phone, order string) (int64, error) {
+	res, err := s.SendText(ctx, phone, "Your order "+order+" has shipped")
+	if err != nil {
+		return 0, fmt.Errorf("notify %s: %w", order, err)
+	}
+	return res.MessageID, nil
+}
+
+// In your tests, mock that interface with testify's mock package.
+type mockSender struct{ mock.Mock }
+
+func (m *mockSender) SendText(ctx context.Context, phone, body string) (*mensatek.SendResult, error) {
+	args := m.Called(ctx, phone, body)
+	res, _ := args.Get(0).(*mensatek.SendResult)
+	return res, args.Error(1)
+}
+
+// This example is compiled and run by go test, so the README's copy of it cannot rot.
+func Example_mockingWithTestify() {
+	t := &exampleT{} // in a real test, the *testing.T you are given
+	sender := &mockSender{}
+	sender.On("SendText", mock.Anything, "34600000001", "Your order A-17 has shipped").
+		Return(&mensatek.SendResult{MessageID: 42, Sent: 1}, nil).Once()
+	sender.On("SendText", mock.Anything, "34600000002", mock.Anything).
+		Return(nil, &mensatek.APIError{Operation: mensatek.OpSend, Code: -2, Message: "Sin créditos"}).Once()
+
+	id, err := NotifyShipped(context.Background(), sender, "34600000001", "A-17")
+	fmt.Println(id, err)
+	_, err = NotifyShipped(context.Background(), sender, "34600000002", "A-18")
+	fmt.Println(err)
+	sender.AssertExpectations(t)
+	fmt.Println("expectations met:", !t.failed)
+	// Output:
+	// 42 <nil>
+	// notify A-18: mensatek: send: API error -2 (not enough credits): Sin créditos
+	// expectations met: true
+}
+
+// exampleT stands in for *testing.T so the example can run; it implements mock.TestingT.
+type exampleT struct{ failed bool }
+
+func (e *exampleT) Logf(string, ...any) {}
+func (e *exampleT) Errorf(format string, args ...any) {
+	e.failed = true
+	fmt.Printf(format+"\n", args...)
+}
+func (e *exampleT) FailNow() { e.failed = true }

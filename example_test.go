@@ -1,0 +1,142 @@
+package mensatek_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/mensatektest"
+)
+
+func ExampleNewClient() {
+	client, err := mensatek.NewClient("my-api-user", "my-api-token",
+		mensatek.WithTimeout(10*time.Second),
+		mensatek.WithUserAgent("my-shop/1.0"),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(client) // never shows the credentials
+	// Output:
+	// mensatek.Client{BaseURL: "https://api.mensatek.com/v7/", credentials: [REDACTED]}
+}
+
+func ExampleClient_SendText() {
+	fake := mensatektest.NewServer() // in your code: mensatek.NewClient(user, token)
+	defer fake.Close()
+	client := fake.Client()
+
+	res, err := client.SendText(context.Background(), "+34 600 000 001", "¡Hola! 😃")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("message %d sent to %d recipient(s)\n", res.MessageID, res.Sent)
+
+	_, err = client.SendText(context.Background(), "600", "too short a phone")
+	var verr *mensatek.ValidationError
+	fmt.Println(errors.As(err, &verr), verr.Field)
+	// Output:
+	// message 1 sent to 1 recipient(s)
+	// true To[0].Phone
+}
+
+func ExampleClient_SendTemplate() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+
+	res, err := client.SendTemplate(context.Background(), "customer_welcome", mensatek.Recipient{
+		Phone: "34600000001",
+		Name:  "Pedro", // the template's variable "Nombre"
+		Vars: map[string]string{
+			"Variable_Cabecera_image": "https://example.com/banner.jpg",
+			"Valor-URL-Boton-0":       "https://example.com/offer/REF123",
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sent", res.Sent)
+	// Output:
+	// sent 1
+}
+
+func ExampleClient_SendTemplateChecked() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+
+	// The recipient lacks the header image: nothing is sent, nothing is spent.
+	_, err := client.SendTemplateChecked(context.Background(), "customer_welcome", mensatek.Recipient{
+		Phone: "34600000001",
+		Name:  "Pedro",
+		Vars:  map[string]string{"Valor-URL-Boton-0": "https://example.com/offer/REF123"},
+	})
+	var verr *mensatek.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Println(verr.Field)
+	}
+	fmt.Println(len(fake.Sent()), "sent")
+	// Output:
+	// To[0].Vars[Variable_Cabecera_image]
+	// 0 sent
+}
+
+func ExampleClient_Templates() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+
+	templates, err := client.Templates(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range templates {
+		fmt.Println(t.ID, t.Name, t.Status, t.Verified)
+	}
+	// Output:
+	// 572863982585983 customer_welcome APPROVED true
+	// 572863982585984 appointment_reminder PENDING false
+}
+
+func ExampleClient_Send() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+
+	res, err := client.Send(context.Background(), mensatek.SendRequest{
+		To: []mensatek.Recipient{{Phone: "34600000001"}},
+		Message: mensatek.ReplyButtons{
+			Body: "Did your order arrive?",
+			Buttons: []mensatek.ReplyButton{
+				{ID: "yes", Title: "Yes"},
+				{ID: "no", Title: "Not yet"},
+			},
+		},
+		ScheduleAt: time.Date(2030, 7, 1, 10, 0, 0, 0, time.UTC), // sent as Madrid time
+		Reference:  "order-1234",
+		Report:     true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sent := fake.Sent()[0]
+	fmt.Println(res.MessageID, sent.Type, sent.ScheduledAt, sent.Reference)
+	// Output:
+	// 1 BOTONESRESPUESTA 2030-07-01 12:00 order-1234
+}
+
+func ExampleParseWebhook() {
+	hook := mensatektest.InboundText(10573758, "34600000001", "Hi, where is my order?")
+	body, _ := hook.JSON()
+	ev, err := mensatek.ParseWebhookBody("application/json", body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ev.Direction, ev.MessageID, ev.Phone, ev.Message.Type, ev.Message.Text)
+	// Output:
+	// INPUT 10573758 34600000001 text Hi, where is my order?
+}

@@ -1,0 +1,602 @@
+package mensatek
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The reference's GetPlantillasWhatsapp and GetVariablesPlantillaWhatsapp replies, verbatim
+// (without the documentation's list bullets), with their doubly escaped strings.
+const (
+	refTemplatesReply = `[{
+"Res": "1",
+"Total": "3",
+"Plantillas": "{\n\\\"572863982585983\\\": {\n\\\"Nombre\\\": \\\"customer_welcome\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"MARKETING\\\",\n\\\"Estado\\\": \\\"APPROVED\\\",\n\\\"Verificada\\\": 1,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n},\n\\\"572863982585984\\\": {\n\\\"Nombre\\\": \\\"appointment_reminder\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"UTILITY\\\",\n\\\"Estado\\\": \\\"PENDING\\\",\n\\\"Verificada\\\": 0,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n}\n}\n",
+"Error": "Falta parámetro obligatorio",
+"Cred": "12000"
+}
+]`
+	refVariablesReply = `[{
+"Res": "1",
+"IdPlantilla": "572863982585983",
+"Nombre": "customer_welcome",
+"Idioma": "es",
+"Categoria": "MARKETING",
+"Estado": "APPROVED",
+"Verificada": "1",
+"FormatoParametros": "POSITIONAL",
+"Total": "4",
+"Variables": "{\n\\\"1\\\": {\n\\\"Nombre\\\": \\\"Destinatario\\\",\n\\\"Campo\\\": \\\"Telefono\\\",\n\\\"Donde\\\": \\\"\\\",\n\\\"Formato\\\": \\\"TELEFONO\\\",\n\\\"Ejemplo\\\": \\\"34600000000\\\"\n},\n\\\"2\\\": {\n\\\"Nombre\\\": \\\"Nombre\\\",\n\\\"Campo\\\": \\\"Nombre\\\",\n\\\"Donde\\\": \\\"BODY\\\",\n\\\"Formato\\\": \\\"TEXTO\\\",\n\\\"Ejemplo\\\": \\\"Sample value\\\"\n},\n\\\"3\\\": {\n\\\"Nombre\\\": \\\"Header IMAGE\\\",\n\\\"Campo\\\": \\\"Variable_Cabecera_image\\\",\n\\\"Donde\\\": \\\"HEADER\\\",\n\\\"Formato\\\": \\\"URL_IMAGEN\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/img/banner.jpg\\\"\n},\n\\\"4\\\": {\n\\\"Nombre\\\": \\\"Producto\\\",\n\\\"Campo\\\": \\\"Valor-URL-Boton-0\\\",\n\\\"Donde\\\": \\\"BUTTONS\\\",\n\\\"Formato\\\": \\\"URL\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/offer/REF123\\\"\n}\n}\n",
+"Error": "Falta parámetro obligatorio",
+"Cred": "12000"
+}
+]`
+)
+
+var refTemplates = []TemplateInfo{
+	{ID: "572863982585983", Name: "customer_welcome", Language: "es", Category: "MARKETING", Status: "APPROVED", Verified: true, ParameterFormat: "POSITIONAL"},
+	{ID: "572863982585984", Name: "appointment_reminder", Language: "es", Category: "UTILITY", Status: "PENDING", Verified: false, ParameterFormat: "POSITIONAL"},
+}
+
+// refDetails returns what the reference's GetVariablesPlantillaWhatsapp reply describes.
+func refDetails() *TemplateDetails {
+	return &TemplateDetails{
+		TemplateInfo: refTemplates[0],
+		Variables: []TemplateVariable{
+			{Index: 1, Name: "Destinatario", Field: "Telefono", Location: "", Format: "TELEFONO", Example: "34600000000"},
+			{Index: 2, Name: "Nombre", Field: "Nombre", Location: "BODY", Format: "TEXTO", Example: "Sample value"},
+			{Index: 3, Name: "Header IMAGE", Field: "Variable_Cabecera_image", Location: "HEADER", Format: "URL_IMAGEN", Example: "https://www.yourdomain.com/img/banner.jpg"},
+			{Index: 4, Name: "Producto", Field: "Valor-URL-Boton-0", Location: "BUTTONS", Format: "URL", Example: "https://www.yourdomain.com/offer/REF123"},
+		},
+	}
+}
+
+// goodRecipient carries every variable of refDetails.
+func goodRecipient(phone string) Recipient {
+	return Recipient{Phone: phone, Name: "Ana", Vars: map[string]string{
+		"Variable_Cabecera_image": "https://cdn.example.com/banner.jpg",
+		"Valor-URL-Boton-0":       "https://shop.example.com/offer/REF1",
+	}}
+}
+
+func TestTemplatesReferenceReply(t *testing.T) {
+	fx := setup(t)
+	rec := fx.reply(t, "GetPlantillasWhatsapp", http.StatusOK, refTemplatesReply)
+	got, err := fx.client.Templates(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, refTemplates, got)
+	assert.Equal(t, map[string]any{"Resp": "JSON"}, rec.last(t))
+	cred, _, ok := fx.client.Credits()
+	assert.True(t, ok)
+	assert.Equal(t, 12000.0, cred)
+}
+
+func TestTemplatesForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply string
+		want  []TemplateInfo
+	}{
+		{
+			name: "object, sorted by numeric ID",
+			reply: `{"Res":1,"Plantillas":{
+				"100":{"Nombre":"c","Verificada":1},
+				"9":{"Nombre":"a","Verificada":"0"},
+				"abc":{"Nombre":"d"},
+				"10":{"Nombre":"b","Verificada":"1"}}}`,
+			want: []TemplateInfo{{ID: "9", Name: "a"}, {ID: "10", Name: "b", Verified: true}, {ID: "100", Name: "c", Verified: true}, {ID: "abc", Name: "d"}},
+		},
+		{
+			name:  "string holding JSON",
+			reply: `[{"Res":"1","Plantillas":"{\"2\":{\"Nombre\":\"b\",\"Idioma\":\"en\"},\"1\":{\"Nombre\":\"a\",\"Estado\":\"APPROVED\"}}"}]`,
+			want:  []TemplateInfo{{ID: "1", Name: "a", Status: "APPROVED", Verified: true}, {ID: "2", Name: "b", Language: "en"}},
+		},
+		{
+			name:  "without Verificada, approved in any case is verified",
+			reply: `{"Res":1,"Plantillas":{"1":{"Nombre":"a","Estado":"approved"},"2":{"Nombre":"b","Estado":"APPROVED","Verificada":0}}}`,
+			want:  []TemplateInfo{{ID: "1", Name: "a", Status: "approved", Verified: true}, {ID: "2", Name: "b", Status: "APPROVED"}},
+		},
+		{
+			name:  "upper-case field names",
+			reply: `{"RES":1,"PLANTILLAS":{"1":{"NOMBRE":"a","IDIOMA":"es","CATEGORIA":"UTILITY","ESTADO":"APPROVED","VERIFICADA":"1","FORMATOPARAMETROS":"NAMED"}}}`,
+			want:  []TemplateInfo{{ID: "1", Name: "a", Language: "es", Category: "UTILITY", Status: "APPROVED", Verified: true, ParameterFormat: "NAMED"}},
+		},
+		{
+			name:  "emoji escaped as a surrogate pair",
+			reply: `{"Res":1,"Plantillas":{"1":{"Nombre":"hola \uD83D\uDE01"}}}`,
+			want:  []TemplateInfo{{ID: "1", Name: "hola 😁"}},
+		},
+		{name: "no Plantillas", reply: `{"Res":"1","Total":"0"}`, want: []TemplateInfo{}},
+		{name: "null", reply: `{"Res":"1","Plantillas":null}`, want: []TemplateInfo{}},
+		{name: "empty string", reply: `{"Res":"1","Plantillas":""}`, want: []TemplateInfo{}},
+		{name: "empty array", reply: `{"Res":"1","Plantillas":[]}`, want: []TemplateInfo{}},
+		{name: "empty object", reply: `{"Res":"1","Plantillas":{}}`, want: []TemplateInfo{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := setup(t)
+			fx.reply(t, "GetPlantillasWhatsapp", http.StatusOK, tt.reply)
+			got, err := fx.client.Templates(context.Background())
+			require.NoError(t, err)
+			assert.NotNil(t, got)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestTemplatesUnreadable(t *testing.T) {
+	for _, reply := range []string{
+		`{"Res":"1","Plantillas":"not json"}`,
+		`{"Res":"1","Plantillas":12}`,
+		`{"Res":"1","Plantillas":{"1":"x"}}`,
+		`{"Res":"1","Plantillas":{"1":{"Nombre":"a","Verificada":"sí"}}}`,
+	} {
+		t.Run(reply, func(t *testing.T) {
+			fx := setup(t)
+			fx.reply(t, "GetPlantillasWhatsapp", http.StatusOK, reply)
+			got, err := fx.client.Templates(context.Background())
+			assert.Nil(t, got)
+			var re *ResponseError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, OpTemplates, re.Operation)
+			assert.Contains(t, re.Reason, "Plantillas")
+			assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+		})
+	}
+}
+
+func TestTemplateVariablesReferenceReply(t *testing.T) {
+	fx := setup(t)
+	rec := fx.reply(t, "GetVariablesPlantillaWhatsapp", http.StatusOK, refVariablesReply)
+	got, err := fx.client.TemplateVariables(context.Background(), "572863982585983")
+	require.NoError(t, err)
+	assert.Equal(t, refDetails(), got)
+	assert.Equal(t, map[string]any{"Idplantilla": "572863982585983", "Resp": "JSON"}, rec.last(t))
+}
+
+func TestTemplateVariablesForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply string
+		want  *TemplateDetails
+	}{
+		{
+			name: "object, sorted by number not text",
+			reply: `{"Res":1,"IdPlantilla":"7","Nombre":"t","Verificada":1,"Variables":{
+				"10":{"Nombre":"diez","Campo":"c10","Formato":"TEXTO"},
+				"2":{"Nombre":"dos","Campo":"c2","Donde":"BODY","Formato":"TEXTO","Ejemplo":"x"},
+				" 1 ":{"Nombre":"Destinatario","Campo":"Telefono","Formato":"TELEFONO"}}}`,
+			want: &TemplateDetails{
+				TemplateInfo: TemplateInfo{ID: "7", Name: "t", Verified: true},
+				Variables: []TemplateVariable{
+					{Index: 1, Name: "Destinatario", Field: "Telefono", Format: "TELEFONO"},
+					{Index: 2, Name: "dos", Field: "c2", Location: "BODY", Format: "TEXTO", Example: "x"},
+					{Index: 10, Name: "diez", Field: "c10", Format: "TEXTO"},
+				},
+			},
+		},
+		{
+			name:  "string holding JSON, ID taken from the request",
+			reply: `[{"Res":"1","Nombre":"t","Estado":"APPROVED","Variables":"{\"1\":{\"Campo\":\"Telefono\",\"Formato\":\"TELEFONO\"}}"}]`,
+			want: &TemplateDetails{
+				TemplateInfo: TemplateInfo{ID: "7", Name: "t", Status: "APPROVED", Verified: true},
+				Variables:    []TemplateVariable{{Index: 1, Field: "Telefono", Format: "TELEFONO"}},
+			},
+		},
+		{
+			name:  "array, numbered from 1",
+			reply: `{"Res":1,"IdPlantilla":"7","Variables":[{"Campo":"Telefono"},{"Campo":"Nombre"}]}`,
+			want: &TemplateDetails{
+				TemplateInfo: TemplateInfo{ID: "7"},
+				Variables:    []TemplateVariable{{Index: 1, Field: "Telefono"}, {Index: 2, Field: "Nombre"}},
+			},
+		},
+		{
+			name:  "no Variables",
+			reply: `{"Res":1,"IdPlantilla":"7"}`,
+			want:  &TemplateDetails{TemplateInfo: TemplateInfo{ID: "7"}, Variables: []TemplateVariable{}},
+		},
+		{
+			name:  "empty Variables string",
+			reply: `{"Res":1,"IdPlantilla":"7","Variables":""}`,
+			want:  &TemplateDetails{TemplateInfo: TemplateInfo{ID: "7"}, Variables: []TemplateVariable{}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := setup(t)
+			fx.reply(t, "GetVariablesPlantillaWhatsapp", http.StatusOK, tt.reply)
+			got, err := fx.client.TemplateVariables(context.Background(), "7")
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestTemplateVariablesUnreadable(t *testing.T) {
+	for _, reply := range []string{
+		`{"Res":1,"Variables":{"x":{"Campo":"a"}}}`,
+		`{"Res":1,"Variables":{"0":{"Campo":"a"}}}`,
+		`{"Res":1,"Variables":{"-1":{"Campo":"a"}}}`,
+		`{"Res":1,"Variables":{"1":"Telefono"}}`,
+		`{"Res":1,"Variables":"{\"1\":"}`,
+		`{"Res":1,"Verificada":"quizá","Variables":{}}`,
+	} {
+		t.Run(reply, func(t *testing.T) {
+			fx := setup(t)
+			fx.reply(t, "GetVariablesPlantillaWhatsapp", http.StatusOK, reply)
+			got, err := fx.client.TemplateVariables(context.Background(), "7")
+			assert.Nil(t, got)
+			var re *ResponseError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, OpTemplateVariables, re.Operation)
+		})
+	}
+}
+
+func TestTemplateDetailsValidate(t *testing.T) {
+	unapproved := refDetails()
+	unapproved.Verified, unapproved.Status = false, "PENDING"
+	with := func(mod func(r *Recipient)) Recipient {
+		r := goodRecipient("34600000001")
+		mod(&r)
+		return r
+	}
+	tests := []struct {
+		name      string
+		d         *TemplateDetails
+		to        []Recipient
+		wantField string // "" means valid
+	}{
+		{"all variables", refDetails(), []Recipient{goodRecipient("+34 600 000 001")}, ""},
+		{"name in Vars", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = ""; r.Vars["Nombre"] = "Ana" })}, ""},
+		{"name in Vars, another case", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = ""; r.Vars["nombre"] = "Ana" })}, ""},
+		{"field in another case", refDetails(), []Recipient{with(func(r *Recipient) {
+			r.Vars["variable_cabecera_image"] = r.Vars["Variable_Cabecera_image"]
+			delete(r.Vars, "Variable_Cabecera_image")
+		})}, ""},
+		{"value found by Name", refDetails(), []Recipient{with(func(r *Recipient) {
+			r.Vars["Producto"] = "https://shop.example.com/p"
+			delete(r.Vars, "Valor-URL-Boton-0")
+		})}, ""},
+		{"several good recipients", refDetails(), []Recipient{goodRecipient("34600000001"), goodRecipient("0034600000002")}, ""},
+
+		{"nil details", nil, []Recipient{goodRecipient("34600000001")}, "Template"},
+		{"unapproved template", unapproved, []Recipient{goodRecipient("34600000001")}, "Template"},
+		{"no recipients", refDetails(), nil, "To"},
+		{"variable 1 is the phone: empty", refDetails(), []Recipient{with(func(r *Recipient) { r.Phone = "" })}, "To[0].Phone"},
+		{"variable 1 is the phone: malformed", refDetails(), []Recipient{with(func(r *Recipient) { r.Phone = "600" })}, "To[0].Phone"},
+		{"missing variable by Field", refDetails(), []Recipient{with(func(r *Recipient) { delete(r.Vars, "Variable_Cabecera_image") })}, "To[0].Vars[Variable_Cabecera_image]"},
+		{"blank variable", refDetails(), []Recipient{with(func(r *Recipient) { r.Vars["Variable_Cabecera_image"] = "  " })}, "To[0].Vars[Variable_Cabecera_image]"},
+		{"missing name", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "" })}, "To[0].Vars[Nombre]"},
+		{"image URL not a URL", refDetails(), []Recipient{with(func(r *Recipient) { r.Vars["Variable_Cabecera_image"] = "banner.jpg" })}, "To[0].Vars[Variable_Cabecera_image]"},
+		{"button URL not http", refDetails(), []Recipient{with(func(r *Recipient) { r.Vars["Valor-URL-Boton-0"] = "ftp://x/y" })}, "To[0].Vars[Valor-URL-Boton-0]"},
+		{"bad value found by Name", refDetails(), []Recipient{with(func(r *Recipient) {
+			r.Vars["Producto"] = "REF123"
+			delete(r.Vars, "Valor-URL-Boton-0")
+		})}, "To[0].Vars[Producto]"},
+		{"second recipient", refDetails(), []Recipient{goodRecipient("34600000001"), with(func(r *Recipient) { r.Vars = nil })}, "To[1].Vars[Variable_Cabecera_image]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.d.Validate(tt.to...)
+			if tt.wantField == "" {
+				assert.NoError(t, err)
+				return
+			}
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tt.wantField, ve.Field, "error: %v", err)
+		})
+	}
+}
+
+func TestTemplateDetailsValidateFormats(t *testing.T) {
+	details := func(format string) *TemplateDetails {
+		return &TemplateDetails{
+			TemplateInfo: TemplateInfo{Name: "t", Verified: true},
+			Variables: []TemplateVariable{
+				{Index: 1, Name: "Destinatario", Field: "Telefono", Format: "TELEFONO"},
+				{Index: 2, Name: "Valor", Field: "Campo2", Format: format},
+			},
+		}
+	}
+	tests := []struct {
+		format, value string
+		ok            bool
+	}{
+		{"TELEFONO", "+34 600 000 002", true},
+		{"TELEFONO", "0034600000002", true},
+		{"TELEFONO", "12", false},
+		{"TELEFONO", "teléfono", false},
+		{"URL", "https://example.com/a?b=1", true},
+		{"URL", "http://example.com", true},
+		{"URL", "example.com/a", false},
+		{"URL", "mailto:a@b.es", false},
+		{"URL_IMAGEN", "https://cdn.example.com/a.jpg", true},
+		{"URL_IMAGEN", "/a.jpg", false},
+		{"URL_DOCUMENTO", "https://cdn.example.com/a.pdf", true},
+		{"URL_DOCUMENTO", "file:///a.pdf", false},
+		{"URL_VIDEO", "https://cdn.example.com/a.mp4", true},
+		{"URL_VIDEO", "a.mp4", false},
+		{"url_video", "a.mp4", false}, // formats are matched in any case
+		{"TEXTO", "Ana", true},
+		{"TEXTO", "not a URL, fine", true},
+		{"TEXTO", "", false},
+		{"TEXTO", " \t", false},
+		{"FECHA", "2026-07-01", true}, // an unknown format is non-empty text
+		{"FECHA", "", false},
+		{"", "x", true},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format+"="+tt.value, func(t *testing.T) {
+			r := Recipient{Phone: "34600000001", Vars: map[string]string{"Campo2": tt.value}}
+			err := details(tt.format).Validate(r)
+			if tt.ok {
+				assert.NoError(t, err)
+				return
+			}
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, "To[0].Vars[Campo2]", ve.Field)
+		})
+	}
+	// A variable absent from Vars altogether.
+	err := details("TEXTO").Validate(Recipient{Phone: "34600000001"})
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "To[0].Vars[Campo2]", ve.Field)
+	assert.Contains(t, ve.Reason, "missing variable 2")
+}
+
+func TestTemplateDetailsValidateJoinsErrors(t *testing.T) {
+	bad0 := goodRecipient("12")                      // bad phone
+	delete(bad0.Vars, "Variable_Cabecera_image")     // and a missing image
+	bad2 := goodRecipient("34600000003")             //
+	bad2.Vars["Valor-URL-Boton-0"] = "no es una URL" // a malformed URL
+	err := refDetails().Validate(bad0, goodRecipient("34600000002"), bad2)
+	require.Error(t, err)
+
+	var first *ValidationError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, "To[0].Phone", first.Field)
+
+	joined, ok := err.(interface{ Unwrap() []error })
+	require.True(t, ok, "want errors joined, got %T", err)
+	var fields []string
+	for _, e := range joined.Unwrap() {
+		var ve *ValidationError
+		require.ErrorAs(t, e, &ve)
+		fields = append(fields, ve.Field)
+	}
+	assert.Equal(t, []string{"To[0].Phone", "To[0].Vars[Variable_Cabecera_image]", "To[2].Vars[Valor-URL-Boton-0]"}, fields)
+	for _, f := range fields {
+		assert.Contains(t, err.Error(), f)
+	}
+}
+
+func TestTemplateDetailsValidateRecipient(t *testing.T) {
+	d := refDetails()
+	d.Verified = false // not checked here
+	assert.NoError(t, d.ValidateRecipient(goodRecipient("34600000001")))
+	err := d.ValidateRecipient(Recipient{Phone: "34600000001"})
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "Vars[Nombre]", ve.Field)
+	var nilDetails *TemplateDetails
+	assert.Error(t, nilDetails.ValidateRecipient(goodRecipient("34600000001")))
+}
+
+// templateServer answers the template list, the variables of the reference's two templates
+// (the second not approved), and sends; it counts each.
+type templateServer struct {
+	*fixture
+	lists, vars, sends atomic.Int64
+	sent               *calls
+}
+
+func newTemplateServer(t *testing.T, opts ...Option) *templateServer {
+	ts := &templateServer{fixture: setup(t, opts...), sent: &calls{}}
+	ts.handle("GetPlantillasWhatsapp", func(w http.ResponseWriter, r *http.Request) {
+		testRequest(t, r, "GetPlantillasWhatsapp")
+		ts.lists.Add(1)
+		writeReply(w, 200, refTemplatesReply)
+	})
+	ts.handle("GetVariablesPlantillaWhatsapp", func(w http.ResponseWriter, r *http.Request) {
+		body := testRequest(t, r, "GetVariablesPlantillaWhatsapp")
+		ts.vars.Add(1)
+		switch body["Idplantilla"] {
+		case "572863982585983":
+			writeReply(w, 200, refVariablesReply)
+		case "572863982585984":
+			writeReply(w, 200, `{"Res":"1","IdPlantilla":"572863982585984","Nombre":"appointment_reminder","Estado":"PENDING","Verificada":"0",
+				"Variables":{"1":{"Campo":"Telefono","Formato":"TELEFONO"}}}`)
+		default:
+			t.Errorf("variables of unexpected template %v", body["Idplantilla"])
+			writeReply(w, 200, `{"Res":"-3","Error":"Plantilla desconocida"}`)
+		}
+	})
+	ts.handle("EnviarWHATSAPP", func(w http.ResponseWriter, r *http.Request) {
+		ts.sent.add(testRequest(t, r, "EnviarWHATSAPP"))
+		n := ts.sends.Add(1)
+		writeReply(w, 200, fmt.Sprintf(`{"Res":"1","idMensaje":"%d","Enviados":"1"}`, n))
+	})
+	return ts
+}
+
+func (ts *templateServer) counts() [3]int64 {
+	return [3]int64{ts.lists.Load(), ts.vars.Load(), ts.sends.Load()}
+}
+
+func TestSendCheckedCachesTemplates(t *testing.T) {
+	ts := newTemplateServer(t)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		res, err := ts.client.SendChecked(ctx, SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "customer_welcome"}})
+		require.NoError(t, err)
+		assert.EqualValues(t, i+1, res.MessageID)
+	}
+	_, err := ts.client.SendTemplateChecked(ctx, "customer_welcome", goodRecipient("34600000002"), goodRecipient("34600000003"))
+	require.NoError(t, err)
+	_, err = ts.client.SendChecked(ctx, SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: &Template{Name: "customer_welcome"}})
+	require.NoError(t, err)
+	assert.Equal(t, [3]int64{1, 1, 5}, ts.counts(), "lists, variables, sends")
+
+	sent := decodeSend(t, ts.sent.last(t))
+	assert.Equal(t, "PLANTILLA", sent.Body["Tipomensaje"])
+	assert.Equal(t, map[string]any{"Plantilla": "customer_welcome"}, sent.Data)
+	assert.Equal(t, "https://cdn.example.com/banner.jpg", sent.To[0]["Variable_Cabecera_image"])
+
+	ts.client.ForgetTemplates()
+	_, err = ts.client.SendTemplateChecked(ctx, "customer_welcome", goodRecipient("34600000001"))
+	require.NoError(t, err)
+	assert.Equal(t, [3]int64{2, 2, 6}, ts.counts(), "after ForgetTemplates")
+}
+
+func TestSendCheckedWithoutCache(t *testing.T) {
+	for _, ttl := range []time.Duration{0, time.Nanosecond} {
+		t.Run(ttl.String(), func(t *testing.T) {
+			ts := newTemplateServer(t, WithTemplateCacheTTL(ttl))
+			for i := 0; i < 3; i++ {
+				_, err := ts.client.SendTemplateChecked(context.Background(), "customer_welcome", goodRecipient("34600000001"))
+				require.NoError(t, err)
+			}
+			assert.Equal(t, [3]int64{3, 3, 3}, ts.counts(), "lists, variables, sends")
+		})
+	}
+}
+
+func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
+	missing := goodRecipient("34600000002")
+	delete(missing.Vars, "Valor-URL-Boton-0")
+	tests := []struct {
+		name      string
+		req       SendRequest
+		wantField string
+	}{
+		{"a recipient misses a variable", SendRequest{To: []Recipient{goodRecipient("34600000001"), missing}, Message: Template{Name: "customer_welcome"}}, "To[1].Vars[Valor-URL-Boton-0]"},
+		{"unknown template", SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "no_such_template"}}, "Message.Name"},
+		{"template name in another case", SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "Customer_Welcome"}}, "Message.Name"},
+		{"template not approved", SendRequest{To: []Recipient{{Phone: "34600000001"}}, Message: Template{Name: "appointment_reminder"}}, "Template"},
+		{"bad phone, found before any request", SendRequest{To: []Recipient{{Phone: "1"}}, Message: Template{Name: "customer_welcome"}}, "To[0].Phone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTemplateServer(t)
+			res, err := ts.client.SendChecked(context.Background(), tt.req)
+			assert.Nil(t, res)
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tt.wantField, ve.Field, "error: %v", err)
+			assert.Zero(t, ts.sends.Load(), "a send left")
+		})
+	}
+
+	t.Run("unknown template lists the names there are", func(t *testing.T) {
+		ts := newTemplateServer(t)
+		_, err := ts.client.SendTemplateChecked(context.Background(), "no_such_template", goodRecipient("34600000001"))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "appointment_reminder, customer_welcome")
+		assert.Equal(t, [3]int64{1, 0, 0}, ts.counts())
+	})
+}
+
+func TestSendCheckedOtherTypesSkipTemplates(t *testing.T) {
+	ts := newTemplateServer(t)
+	_, err := ts.client.SendChecked(context.Background(), SendRequest{To: one, Message: Text{Body: "hola"}})
+	require.NoError(t, err)
+	assert.Equal(t, [3]int64{0, 0, 1}, ts.counts())
+}
+
+func TestSendCheckedTemplateListError(t *testing.T) {
+	fx := setup(t)
+	fx.reply(t, "GetPlantillasWhatsapp", 200, `[{"Res":"-1","Error":"Usuario incorrecto"}]`)
+	_, err := fx.client.SendTemplateChecked(context.Background(), "customer_welcome", goodRecipient("34600000001"))
+	assert.ErrorIs(t, err, ErrAuthentication)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, OpTemplates, apiErr.Operation)
+	assert.EqualValues(t, 1, fx.hits.Load())
+}
+
+func TestTemplateByNamePrefersApproved(t *testing.T) {
+	fx := setup(t)
+	fx.reply(t, "GetPlantillasWhatsapp", 200, `{"Res":1,"Plantillas":{
+		"1":{"Nombre":"promo","Idioma":"en","Estado":"PENDING","Verificada":0},
+		"2":{"Nombre":"promo","Idioma":"es","Estado":"APPROVED","Verificada":1},
+		"3":{"Nombre":"promo","Idioma":"fr","Estado":"REJECTED","Verificada":0}}}`)
+	vars := fx.reply(t, "GetVariablesPlantillaWhatsapp", 200, `{"Res":1,"Nombre":"promo","Idioma":"es","Verificada":1,"Variables":{}}`)
+	d, err := fx.client.TemplateByName(context.Background(), "promo")
+	require.NoError(t, err)
+	assert.Equal(t, "2", d.ID)
+	assert.Equal(t, "2", vars.last(t)["Idplantilla"])
+}
+
+// The cache hands out copies: changing what TemplateByName returned changes nothing cached.
+func TestTemplateCacheReturnsCopies(t *testing.T) {
+	ts := newTemplateServer(t)
+	ctx := context.Background()
+	d, err := ts.client.TemplateByName(ctx, "customer_welcome")
+	require.NoError(t, err)
+	d.Variables[2].Field = "changed"
+	d.Verified = false
+	d2, err := ts.client.TemplateByName(ctx, "customer_welcome")
+	require.NoError(t, err)
+	assert.Equal(t, refDetails(), d2)
+	d2.Variables[3].Format = "changed"
+	d3, err := ts.client.TemplateByName(ctx, "customer_welcome")
+	require.NoError(t, err)
+	assert.Equal(t, refDetails(), d3)
+	assert.Equal(t, [3]int64{1, 1, 0}, ts.counts())
+}
+
+// Many goroutines sending checked templates through one client (run with -race).
+func TestSendCheckedConcurrent(t *testing.T) {
+	const n = 32
+	ts := newTemplateServer(t)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			r := goodRecipient(fmt.Sprintf("346000%05d", i))
+			var err error
+			switch i % 3 {
+			case 0:
+				_, err = ts.client.SendTemplateChecked(context.Background(), "customer_welcome", r)
+			case 1:
+				_, err = ts.client.SendChecked(context.Background(), SendRequest{To: []Recipient{r}, Message: Template{Name: "customer_welcome"}})
+			default:
+				_, err = ts.client.TemplateByName(context.Background(), "customer_welcome")
+				if err == nil {
+					_, err = ts.client.SendTemplate(context.Background(), "customer_welcome", r)
+				}
+			}
+			if i == n/2 {
+				ts.client.ForgetTemplates()
+			}
+			errs <- err
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.EqualValues(t, n, ts.sends.Load())
+	assert.LessOrEqual(t, ts.lists.Load(), int64(n))
+	assert.GreaterOrEqual(t, ts.lists.Load(), int64(1))
+}
