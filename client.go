@@ -9,7 +9,9 @@
 // request leaves the process; the API's refusals are [*APIError] values matched with
 // [ErrAuthentication], [ErrInsufficientCredits] and [ErrInvalidRequest]. A send whose request may
 // have reached the server but got no usable answer fails with [ErrOutcomeUnknown] and is never
-// repeated automatically, since the API has no idempotency key.
+// repeated automatically, since the API has no idempotency key. Failures that are safe to repeat
+// are retried ([RetryPolicy]); an authentication failure is not, and starts a cooldown
+// ([WithAuthCooldown]), so a misconfigured deployment does not get blocked as spam.
 //
 // Package mensatektest has an in-process fake of the API for tests.
 package mensatek
@@ -31,6 +33,7 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
@@ -55,17 +58,22 @@ const drainLimit = 64 << 10
 type Client struct {
 	// auth is behind a pointer: fmt prints a nested pointer as an address, so even a struct
 	// that holds the client in an unexported field, printed with a bad verb, never shows it.
-	auth      *authHeader
-	baseURL   string // always ends in "/"
-	endpoints map[Operation]string
-	rc        *resty.Client
-	timeout   time.Duration
-	logger    *slog.Logger // nil: no logging
-	templates *templateCache
+	auth         *authHeader
+	baseURL      string // always ends in "/"
+	endpoints    map[Operation]string
+	rc           *resty.Client
+	timeout      time.Duration
+	logger       *slog.Logger // nil: no logging
+	templates    *templateCache
+	retry        RetryPolicy
+	authCooldown time.Duration
+	limiter      *rate.Limiter // nil: no limit; shared by every goroutine
 
-	mu        sync.Mutex
-	credits   float64
-	creditsAt time.Time
+	mu           sync.Mutex
+	credits      float64
+	creditsAt    time.Time
+	authFailedAt time.Time // when the API last refused the credentials
+	authErr      error     // that refusal; nil once a call succeeded
 }
 
 // authHeader holds "Basic base64(user:token)"; never printed.
@@ -76,13 +84,16 @@ type authHeader struct{ value string }
 type Option func(*config) error
 
 type config struct {
-	baseURL     string
-	httpClient  *http.Client
-	timeout     time.Duration
-	endpoints   map[Operation]string
-	logger      *slog.Logger
-	userAgent   string
-	templateTTL time.Duration
+	baseURL      string
+	httpClient   *http.Client
+	timeout      time.Duration
+	endpoints    map[Operation]string
+	logger       *slog.Logger
+	userAgent    string
+	templateTTL  time.Duration
+	retry        RetryPolicy
+	authCooldown time.Duration
+	limiter      *rate.Limiter
 }
 
 // WithBaseURL points the client at another address, with or without a trailing slash. It must be
@@ -183,11 +194,13 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		return nil, errors.New("mensatek: NewClient: empty API token")
 	}
 	cfg := config{
-		baseURL:     DefaultBaseURL,
-		timeout:     DefaultTimeout,
-		endpoints:   make(map[Operation]string, 6),
-		userAgent:   "mensatek-go/" + Version,
-		templateTTL: 10 * time.Minute,
+		baseURL:      DefaultBaseURL,
+		timeout:      DefaultTimeout,
+		endpoints:    make(map[Operation]string, 6),
+		userAgent:    "mensatek-go/" + Version,
+		templateTTL:  10 * time.Minute,
+		retry:        DefaultRetryPolicy(),
+		authCooldown: DefaultAuthCooldown,
 	}
 	for _, op := range Operations() {
 		cfg.endpoints[op], _ = DefaultEndpoint(op)
@@ -225,13 +238,16 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{
-		auth:      &authHeader{"Basic " + base64.StdEncoding.EncodeToString([]byte(apiUser+":"+apiToken))},
-		baseURL:   cfg.baseURL,
-		endpoints: cfg.endpoints,
-		rc:        rc,
-		timeout:   cfg.timeout,
-		logger:    cfg.logger,
-		templates: newTemplateCache(cfg.templateTTL),
+		auth:         &authHeader{"Basic " + base64.StdEncoding.EncodeToString([]byte(apiUser+":"+apiToken))},
+		baseURL:      cfg.baseURL,
+		endpoints:    cfg.endpoints,
+		rc:           rc,
+		timeout:      cfg.timeout,
+		logger:       cfg.logger,
+		templates:    newTemplateCache(cfg.templateTTL),
+		retry:        cfg.retry,
+		authCooldown: cfg.authCooldown,
+		limiter:      cfg.limiter,
 	}
 	return c, nil
 }
@@ -329,14 +345,21 @@ func marshal(v any) ([]byte, error) {
 	return b[:len(b)-1], nil
 }
 
+// exchange is one request's reply, open: read its body, then call done.
+type exchange struct {
+	resp *http.Response
+	ctx  context.Context // the attempt's context; context.Cause tells a timeout
+	done func()
+}
+
 // post sends one request and returns the raw reply with its body open. When idle is true, the
-// client's timeout bounds each wait for data rather than the whole call (for downloads); the
-// returned cleanup must run after the body is read.
-func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool) (resp *http.Response, cleanup func(), err error) {
+// client's timeout bounds each wait for data rather than the whole call (for downloads). On
+// failure, the attempt says whether the request provably never left.
+func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool) (*exchange, attempt, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("mensatek: %s: not sent: %w", op, err)
+		return nil, attempt{}, fmt.Errorf("mensatek: %s: not sent: %w", op, err)
 	}
-	cleanup = func() {}
+	cleanup := func() {}
 	var touch func()
 	if c.timeout > 0 {
 		if idle {
@@ -352,6 +375,8 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool)
 			cleanup = cancel
 		}
 	}
+	// The body is a fresh reader over the same bytes on every attempt: a retry replays it
+	// byte for byte.
 	r, err := c.rc.R().
 		SetContext(ctx).
 		SetHeader("Authorization", c.auth.value).
@@ -366,13 +391,15 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool)
 			err = fmt.Errorf("%w: %w", err, cause)
 		}
 		cleanup()
-		return nil, nil, c.transportError(op, err)
+		a := attempt{neverSent: neverSent(err), transport: true}
+		return nil, a, c.transportError(op, err)
 	}
-	resp = r.RawResponse
+	resp := r.RawResponse
 	if touch != nil {
 		resp.Body = &touchReader{ReadCloser: resp.Body, touch: touch}
 	}
-	return resp, cleanup, nil
+	a := attempt{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	return &exchange{resp: resp, ctx: ctx, done: cleanup}, a, nil
 }
 
 type touchReader struct {
@@ -410,20 +437,26 @@ func neverSent(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// call sends body to op's function and decodes the JSON reply. It returns the reply's fields
-// when Res > 0, and an error otherwise.
+// call sends body to op's function and decodes the JSON reply, retrying as the policy and
+// the operation allow. It returns the reply's fields when Res > 0, and an error otherwise.
 func (c *Client) call(ctx context.Context, op Operation, body []byte) (wire.Fields, error) {
-	start := time.Now()
-	resp, cleanup, err := c.post(ctx, op, body, false)
-	if err != nil {
-		c.log(ctx, op, 0, 0, start, err)
-		return nil, err
-	}
-	defer cleanup()
-	data, readErr := readLimited(resp.Body, MaxReplyBytes)
-	f, res, err := c.decodeReply(op, resp, data, readErr)
-	c.log(ctx, op, resp.StatusCode, res, start, err)
-	return f, err
+	var fields wire.Fields
+	err := c.withRetries(ctx, op, func(ctx context.Context) (attempt, error) {
+		start := time.Now()
+		ex, a, err := c.post(ctx, op, body, false)
+		if err != nil {
+			c.log(ctx, op, 0, 0, start, err)
+			return a, err
+		}
+		defer ex.done()
+		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
+		a.transport = readErr != nil && !errors.Is(readErr, errTooLarge)
+		f, res, err := c.decodeReply(op, ex.resp, data, readErr)
+		c.log(ctx, op, ex.resp.StatusCode, res, start, err)
+		fields = f
+		return a, err
+	})
+	return fields, err
 }
 
 // readLimited reads at most limit bytes of body, drains a bounded rest and closes it.

@@ -64,7 +64,10 @@ func setup(t *testing.T, opts ...Option) *fixture {
 
 func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
 	t.Helper()
-	c, err := NewClient(testUser, testToken, append([]Option{WithBaseURL(baseURL)}, opts...)...)
+	// No retries and no auth cooldown unless a test asks for them: most tests check what one
+	// request does; retry_test.go checks the defaults.
+	base := []Option{WithBaseURL(baseURL), WithRetryPolicy(RetryPolicy{}), WithAuthCooldown(0)}
+	c, err := NewClient(testUser, testToken, append(base, opts...)...)
 	require.NoError(t, err)
 	return c
 }

@@ -426,21 +426,44 @@ func (c *Client) download(ctx context.Context, messageID int64, phone string, w 
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	resp, cleanup, err := c.post(ctx, OpMediaDownload, body, true)
-	if err != nil {
-		c.log(ctx, OpMediaDownload, 0, 0, start, err)
-		return nil, err
-	}
-	defer cleanup()
-	info, res, err := c.readMedia(ctx, resp, w)
-	c.log(ctx, OpMediaDownload, resp.StatusCode, res, start, err)
+	var info *MediaInfo
+	err = c.withRetries(ctx, OpMediaDownload, func(ctx context.Context) (attempt, error) {
+		start := time.Now()
+		ex, a, err := c.post(ctx, OpMediaDownload, body, true)
+		if err != nil {
+			c.log(ctx, OpMediaDownload, 0, 0, start, err)
+			return a, err
+		}
+		defer ex.done()
+		cw := &countingWriter{w: w}
+		i, res, cut, err := c.readMedia(ex, cw)
+		a.transport = cut
+		if cw.n > 0 {
+			a = attempt{} // part of the file reached w: a retry would write it twice
+		}
+		c.log(ctx, OpMediaDownload, ex.resp.StatusCode, res, start, err)
+		info = i
+		return a, err
+	})
 	return info, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // readMedia copies a binary reply to w, or decodes a JSON one: an error (Res <= 0) or a file in
 // base64.
-func (c *Client) readMedia(ctx context.Context, resp *http.Response, w io.Writer) (*MediaInfo, int, error) {
+// cut reports a reply whose body broke off.
+func (c *Client) readMedia(ex *exchange, w io.Writer) (info *MediaInfo, res int, cut bool, err error) {
+	resp := ex.resp
 	defer resp.Body.Close()
 	br := bufio.NewReaderSize(resp.Body, 4096)
 	ct := resp.Header.Get("Content-Type")
@@ -454,17 +477,18 @@ func (c *Client) readMedia(ctx context.Context, resp *http.Response, w io.Writer
 		if errors.Is(readErr, errTooLarge) {
 			io.CopyN(io.Discard, resp.Body, drainLimit)
 		}
+		cut = readErr != nil && !errors.Is(readErr, errTooLarge)
 		f, res, err := c.decodeReply(OpMediaDownload, resp, data, readErr)
 		if err != nil {
-			return nil, res, err
+			return nil, res, cut, err
 		}
 		info, err := writeBase64Media(f, w)
 		if err != nil {
-			return nil, res, &ResponseError{Operation: OpMediaDownload, HTTPStatus: resp.StatusCode, Reason: err.Error(), Excerpt: wire.Excerpt(data, 200)}
+			return nil, res, false, &ResponseError{Operation: OpMediaDownload, HTTPStatus: resp.StatusCode, Reason: err.Error(), Excerpt: wire.Excerpt(data, 200)}
 		}
-		return info, res, nil
+		return info, res, false, nil
 	}
-	info := &MediaInfo{ContentType: ct, Filename: dispositionFilename(resp.Header.Get("Content-Disposition"))}
+	info = &MediaInfo{ContentType: ct, Filename: dispositionFilename(resp.Header.Get("Content-Disposition"))}
 	if info.ContentType == "" {
 		head, _ := br.Peek(512)
 		info.ContentType = http.DetectContentType(head)
@@ -474,17 +498,17 @@ func (c *Client) readMedia(ctx context.Context, resp *http.Response, w io.Writer
 	if err != nil {
 		if errors.Is(err, errMediaTooLarge) {
 			io.CopyN(io.Discard, br, drainLimit)
-			return nil, 0, fmt.Errorf("mensatek: %s: %w", OpMediaDownload, err)
+			return nil, 0, false, fmt.Errorf("mensatek: %s: %w", OpMediaDownload, err)
 		}
-		if ctxErr := context.Cause(ctx); ctxErr != nil {
-			return nil, 0, fmt.Errorf("mensatek: %s: download cut after %d bytes: %w", OpMediaDownload, n, ctxErr)
+		if ctxErr := context.Cause(ex.ctx); ctxErr != nil {
+			return nil, 0, true, fmt.Errorf("mensatek: %s: download cut after %d bytes: %w", OpMediaDownload, n, ctxErr)
 		}
-		return nil, 0, fmt.Errorf("mensatek: %s: download cut after %d bytes: %w", OpMediaDownload, n, err)
+		return nil, 0, true, fmt.Errorf("mensatek: %s: download cut after %d bytes: %w", OpMediaDownload, n, err)
 	}
 	if resp.ContentLength > 0 && n != resp.ContentLength {
-		return nil, 0, fmt.Errorf("mensatek: %s: got %d of %d bytes", OpMediaDownload, n, resp.ContentLength)
+		return nil, 0, true, fmt.Errorf("mensatek: %s: got %d of %d bytes", OpMediaDownload, n, resp.ContentLength)
 	}
-	return info, 1, nil
+	return info, 1, false, nil
 }
 
 // isJSONReply tells a JSON answer from a file: by its content type, or for text and unnamed

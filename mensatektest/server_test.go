@@ -688,8 +688,15 @@ func TestFailNextHTTP(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client()
 
+	// A read is retried after a 5xx: the default client recovers.
 	srv.FailNextHTTP(mensatek.OpTemplates, http.StatusServiceUnavailable, "Service Unavailable")
 	_, err := c.Templates(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Calls(mensatek.OpTemplates))
+
+	noRetry := srv.Client(mensatek.WithRetryPolicy(mensatek.RetryPolicy{}))
+	srv.FailNextHTTP(mensatek.OpTemplates, http.StatusServiceUnavailable, "Service Unavailable")
+	_, err = noRetry.Templates(ctx)
 	apiErr := apiError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, apiErr.HTTPStatus)
 	assert.NotErrorIs(t, err, mensatek.ErrOutcomeUnknown, "listing templates sends nothing")
@@ -724,6 +731,10 @@ func TestDropNext(t *testing.T) {
 
 	srv.DropNext(mensatek.OpTemplates)
 	_, err = c.Templates(ctx)
+	require.NoError(t, err, "a read is retried after a dropped connection")
+
+	srv.DropNext(mensatek.OpTemplates)
+	_, err = srv.Client(mensatek.WithRetryPolicy(mensatek.RetryPolicy{})).Templates(ctx)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, mensatek.ErrOutcomeUnknown)
 
