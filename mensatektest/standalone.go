@@ -1,0 +1,91 @@
+package mensatektest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+)
+
+// StandaloneOption configures [NewServerAt].
+type StandaloneOption func(*standaloneConfig)
+
+type standaloneConfig struct {
+	user, token string
+	credentials bool // WithCredentials was given
+}
+
+// WithCredentials makes the server accept user and token instead of random credentials, so
+// that tests written in any language can use fixed ones. Neither may be empty, and user may not
+// contain a colon (HTTP Basic auth cannot carry one).
+func WithCredentials(user, token string) StandaloneOption {
+	return func(c *standaloneConfig) { c.user, c.token, c.credentials = user, token, true }
+}
+
+// NewServerAt starts a fake API like [NewServer], but listening on addr ("127.0.0.1:8080",
+// ":8080", or "127.0.0.1:0" for any free port) instead of a random loopback port: for running
+// the fake as a process of its own, as the mensatek command's fake does, that programs in any
+// language can call. Close it when done.
+//
+// Its URL names the address it listens on, except that an unspecified host ("", "0.0.0.0",
+// "::") is written as 127.0.0.1: the Go client accepts plain http only for loopback hosts.
+func NewServerAt(addr string, opts ...StandaloneOption) (*Server, error) {
+	var cfg standaloneConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.credentials {
+		if err := checkCredentials(cfg.user, cfg.token); err != nil {
+			return nil, err
+		}
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("mensatektest: %w", err)
+	}
+
+	// NewServer sets everything up and serves on a random loopback port; nothing knows that
+	// address yet, so its listener is closed and the same handler is served on l instead.
+	s := NewServer()
+	s.ts.Close()
+	if cfg.credentials {
+		s.APIUser, s.APIToken = cfg.user, cfg.token
+		s.user, s.token = cfg.user, cfg.token
+	}
+	ts := &httptest.Server{
+		Listener: l,
+		Config:   &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 30 * time.Second},
+	}
+	ts.Start()
+	s.ts = ts
+	s.URL = "http://" + urlHost(l.Addr()) + basePath
+	return s, nil
+}
+
+func checkCredentials(user, token string) error {
+	switch {
+	case user == "" || token == "":
+		return errors.New("mensatektest: WithCredentials: the user and the token must both be set")
+	case strings.Contains(user, ":"):
+		return errors.New("mensatektest: WithCredentials: the user may not contain a colon")
+	case strings.ContainsFunc(user+token, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return errors.New("mensatektest: WithCredentials: the credentials may not contain control characters")
+	}
+	return nil
+}
+
+// urlHost returns the host:port a client on this machine uses to reach a listener on a.
+func urlHost(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
