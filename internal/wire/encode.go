@@ -1,6 +1,14 @@
 package wire
 
-import "unicode/utf8"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
 
 const hex = "0123456789abcdef"
 
@@ -9,15 +17,22 @@ const hex = "0123456789abcdef"
 // U+FFFD, like encoding/json; it leaves <, > and & as they are.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendEscaped(dst, unsafe.Slice(unsafe.StringData(s), len(s))) // read only
+	return append(dst, '"')
+}
+
+// AppendEscaped appends b escaped as the inside of a JSON string literal, without the quotes.
+// Writing JSON text through it embeds that JSON as a string value in one pass, with no copy.
+func AppendEscaped(dst []byte, b []byte) []byte {
 	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
+	for i := 0; i < len(b); {
+		c := b[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
+			dst = append(dst, b[start:i]...)
 			switch c {
 			case '"', '\\':
 				dst = append(dst, '\\', c)
@@ -34,16 +49,16 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
+			dst = append(dst, b[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i += size
 			start = i
 			continue
 		}
 		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
+			dst = append(dst, b[start:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
 			i += size
 			start = i
@@ -51,11 +66,80 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, b[start:]...)
 }
 
-// AppendStringBytes appends b, which holds JSON text, to dst as a JSON string literal.
-func AppendStringBytes(dst []byte, b []byte) []byte {
-	return AppendString(dst, string(b))
+// AppendValue appends v as JSON: strings, booleans, numbers, maps with sorted keys and slices
+// without reflection, anything else through encoding/json. It is how message data, small maps
+// of plain values, is encoded on every send.
+func AppendValue(dst []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return AppendString(dst, x), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case float64:
+		abs := math.Abs(x)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return dst, fmt.Errorf("unsupported number %v", x)
+		}
+		if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+			break // encoding/json's exponent form
+		}
+		return strconv.AppendFloat(dst, x, 'f', -1, 64), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = AppendValue(dst, x[k]); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []map[string]any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendValue(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendValue(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
 }

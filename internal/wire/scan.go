@@ -25,9 +25,16 @@ func ScanObject(b []byte, fn func(key string, val []byte)) error {
 	if i >= len(b) || b[i] != '{' {
 		return errors.New("not a JSON object")
 	}
+	scanObject(b, fn)
+	return nil
+}
+
+// scanObject is ScanObject for input already known to be a valid JSON object.
+func scanObject(b []byte, fn func(key string, val []byte)) {
+	i := skipSpace(b, 0)
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil
+		return
 	}
 	for i < len(b) {
 		// b is valid JSON, so a key string starts here.
@@ -39,11 +46,10 @@ func ScanObject(b []byte, fn func(key string, val []byte)) error {
 		fn(key, b[i:vend])
 		i = skipSpace(b, vend)
 		if i >= len(b) || b[i] == '}' {
-			return nil
+			return
 		}
 		i = skipSpace(b, i+1) // ','
 	}
-	return nil
 }
 
 func skipSpace(b []byte, i int) int {
@@ -107,11 +113,12 @@ func unquote(lit []byte) string {
 			return string(inner)
 		}
 	}
-	var s string
-	if err := json.Unmarshal(lit, &s); err != nil {
-		return string(lit)
+	if len(lit) >= 2 && lit[0] == '"' && lit[len(lit)-1] == '"' {
+		if out, err := unescapeBytes(lit[1 : len(lit)-1]); err == nil {
+			return string(out)
+		}
 	}
-	return s
+	return string(lit)
 }
 
 func scanError(err error) error {

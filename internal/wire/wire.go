@@ -12,6 +12,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -32,14 +33,15 @@ func Object(body []byte) (Fields, error) {
 	}
 	switch b[0] {
 	case '[':
-		var arr []json.RawMessage
-		if err := json.Unmarshal(b, &arr); err != nil {
-			return nil, fmt.Errorf("reply is not valid JSON: %w", err)
+		if !json.Valid(b) {
+			var v any
+			return nil, fmt.Errorf("reply is not valid JSON: %w", json.Unmarshal(b, &v))
 		}
-		if len(arr) == 0 {
+		i := skipSpace(b, 1)
+		if i >= len(b) || b[i] == ']' {
 			return nil, errors.New("reply is an empty JSON array")
 		}
-		return DecodeObject(arr[0])
+		return decodeValidObject(b[i:skipValue(b, i)])
 	case '{':
 		return DecodeObject(b)
 	default:
@@ -51,6 +53,16 @@ func Object(body []byte) (Fields, error) {
 // keeps its first value.
 func DecodeObject(b []byte) (Fields, error) {
 	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' && !json.Valid(b) {
+		var v any
+		return nil, scanError(json.Unmarshal(b, &v))
+	}
+	return decodeValidObject(b)
+}
+
+// decodeValidObject is DecodeObject for input already known to be valid JSON.
+func decodeValidObject(b []byte) (Fields, error) {
+	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		if string(b) == "null" {
 			return nil, errors.New("reply is null, not a JSON object")
@@ -58,22 +70,29 @@ func DecodeObject(b []byte) (Fields, error) {
 		return nil, fmt.Errorf("reply is not a valid JSON object: %s", Excerpt(b, 40))
 	}
 	f := make(Fields, 12)
-	err := ScanObject(b, func(key string, val []byte) {
+	scanObject(b, func(key string, val []byte) {
 		lk := strings.ToLower(key)
 		if _, dup := f[lk]; !dup {
 			f[lk] = val
 		}
 	})
-	if err != nil {
-		return nil, scanError(err)
-	}
 	return f, nil
 }
 
-// Raw returns the first of names that is present and not null.
+// Raw returns the first of names that is present and not null. Names are ASCII; they are
+// lower-cased on the stack, so a lookup costs no allocation.
 func (f Fields) Raw(names ...string) (json.RawMessage, bool) {
+	var buf [64]byte
 	for _, n := range names {
-		if v, ok := f[strings.ToLower(n)]; ok && !isNull(v) {
+		key := buf[:0]
+		for i := 0; i < len(n); i++ {
+			c := n[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			key = append(key, c)
+		}
+		if v, ok := f[string(key)]; ok && !isNull(v) {
 			return v, true
 		}
 	}
@@ -150,11 +169,10 @@ func numberText(raw json.RawMessage) (string, bool, error) {
 	}
 	switch raw[0] {
 	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", false, fmt.Errorf("invalid string: %w", err)
+		if !json.Valid(raw) {
+			return "", false, fmt.Errorf("invalid string %s", Excerpt(raw, 40))
 		}
-		s = strings.TrimSpace(s)
+		s := strings.TrimSpace(unquote(raw))
 		if s == "" {
 			return "", false, nil
 		}
@@ -242,8 +260,8 @@ func EmbeddedObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 		}
 		switch raw[0] {
 		case '{':
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &m); err != nil {
+			m := make(map[string]json.RawMessage)
+			if err := ScanObject(raw, func(k string, v []byte) { m[k] = v }); err != nil {
 				return nil, fmt.Errorf("invalid JSON object: %w", err)
 			}
 			return m, nil
@@ -262,26 +280,29 @@ func EmbeddedObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 			}
 			return m, nil
 		case '"':
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
+			if len(raw) < 2 || raw[len(raw)-1] != '"' {
+				return nil, fmt.Errorf("invalid JSON string: %s", Excerpt(raw, 40))
+			}
+			inner, err := unescapeBytes(raw[1 : len(raw)-1])
+			if err != nil {
 				return nil, fmt.Errorf("invalid JSON string: %w", err)
 			}
-			s = strings.TrimSpace(s)
-			if s == "" {
+			inner = bytes.TrimSpace(inner)
+			if len(inner) == 0 {
 				return map[string]json.RawMessage{}, nil
 			}
-			if json.Valid([]byte(s)) {
-				raw = json.RawMessage(s)
+			if json.Valid(inner) {
+				raw = inner
 				continue
 			}
-			// One escaping level too many: read the text as the body of a JSON string literal.
-			u, err := unescape(s)
+			// One escaping level too many: read the text as the inside of a JSON string literal.
+			u, err := unescapeBytes(inner)
 			if err != nil {
-				return nil, fmt.Errorf("string does not hold JSON: %s", Excerpt([]byte(s), 60))
+				return nil, fmt.Errorf("string does not hold JSON: %s", Excerpt(inner, 60))
 			}
-			raw = bytes.TrimSpace([]byte(u))
+			raw = bytes.TrimSpace(u)
 			if len(raw) == 0 || raw[0] == '"' {
-				return nil, fmt.Errorf("string does not hold a JSON object: %s", Excerpt([]byte(s), 60))
+				return nil, fmt.Errorf("string does not hold a JSON object: %s", Excerpt(inner, 60))
 			}
 		default:
 			return nil, fmt.Errorf("expected a JSON object, got %s", Excerpt(raw, 40))
@@ -290,32 +311,85 @@ func EmbeddedObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	return nil, errors.New("JSON nested in strings too deeply")
 }
 
-// unescape reads s as the inside of a JSON string literal; raw control characters are allowed.
-func unescape(s string) (string, error) {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' && (i == 0 || s[i-1] != '\\'):
-			b.WriteString(`\"`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, c)
+// unescapeBytes decodes b as the inside of a JSON string literal, leniently: raw control
+// characters and quotes are kept as they are; a malformed escape is an error; invalid UTF-8
+// becomes U+FFFD, byte by byte, as encoding/json does.
+func unescapeBytes(b []byte) ([]byte, error) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			if c < utf8.RuneSelf {
+				out = append(out, c)
+				continue
+			}
+			r, size := utf8.DecodeRune(b[i:])
+			out = utf8.AppendRune(out, r) // RuneError for an invalid byte
+			i += size - 1
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return nil, errors.New("string ends with a backslash")
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(b[i+1:])
+			if !ok {
+				return nil, errors.New("malformed \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(-1), false
+				if i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					r2, ok = hex4(b[i+3:])
+				}
+				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
 		default:
-			b.WriteByte(c)
+			return nil, fmt.Errorf("invalid escape \\%c", b[i])
 		}
 	}
-	b.WriteByte('"')
-	var out string
-	err := json.Unmarshal([]byte(b.String()), &out)
-	return out, err
+	return out, nil
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // Excerpt returns at most n bytes of b as printable text, for error messages: control characters

@@ -441,7 +441,7 @@ func TestAppendStringExactBytes(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, string(AppendString(nil, tt.in)), "%q", tt.in)
 	}
-	assert.Equal(t, `"{\"a\":1}"`, string(AppendStringBytes(nil, []byte(`{"a":1}`))))
+	assert.Equal(t, `{\"a\":1}`, string(AppendEscaped(nil, []byte(`{"a":1}`))))
 }
 
 // encoding/json with SetEscapeHTML(false) writes the same bytes, except for \b and \f, which it
@@ -454,6 +454,29 @@ func TestAppendStringMatchesEncoder(t *testing.T) {
 		require.NoError(t, enc.Encode(s))
 		assert.Equal(t, strings.TrimSuffix(buf.String(), "\n"), string(AppendString(nil, s)), "%q", s)
 	}
+}
+
+func TestAppendValueMatchesEncoder(t *testing.T) {
+	values := []any{
+		nil, "x<&>", true, 7, int64(-3), 40.4168, -3.7038, 1e-7, 1e22, 0.0,
+		map[string]any{"b": 1, "a": []map[string]any{{"Id": "r1", "Titulo": "One"}}, "c": []any{"x", 2.5, false}},
+		[]string{"via", "encoding/json"}, struct{ A int }{1},
+	}
+	for _, v := range values {
+		got, err := AppendValue(nil, v)
+		require.NoError(t, err, "%#v", v)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(v))
+		if _, ok := v.(struct{ A int }); ok {
+			assert.JSONEq(t, buf.String(), string(got))
+			continue
+		}
+		assert.Equal(t, strings.TrimSuffix(buf.String(), "\n"), string(got), "%#v", v)
+	}
+	_, err := AppendValue(nil, map[string]any{"x": math.NaN()})
+	assert.Error(t, err)
 }
 
 func controlChars() string {
