@@ -229,7 +229,7 @@ func formFields(body []byte) (wire.Fields, map[string]string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("body is not a valid form: %v", err)
 	}
-	f, names := valuesFields(vals)
+	f, names := wire.FormFields(vals)
 	return f, names, nil
 }
 
@@ -242,25 +242,8 @@ func multipartFields(body []byte, boundary string) (wire.Fields, map[string]stri
 		return nil, nil, fmt.Errorf("body is not valid multipart: %v", err)
 	}
 	defer form.RemoveAll()
-	f, names := valuesFields(form.Value)
+	f, names := wire.FormFields(form.Value)
 	return f, names, nil
-}
-
-// valuesFields turns form values into JSON strings, so forms and JSON share one decoder.
-func valuesFields(vals map[string][]string) (wire.Fields, map[string]string) {
-	f := make(wire.Fields, len(vals))
-	names := make(map[string]string, len(vals))
-	for k, vs := range vals {
-		if len(vs) == 0 {
-			continue
-		}
-		lk := strings.ToLower(k)
-		if _, dup := f[lk]; dup {
-			continue
-		}
-		f[lk], names[lk] = wire.AppendString(nil, vs[0]), k
-	}
-	return f, names
 }
 
 // Webhook field names, lower-cased.

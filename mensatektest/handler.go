@@ -3,7 +3,6 @@ package mensatektest
 import (
 	"bytes"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -218,19 +216,7 @@ func parseBody(contentType string, body []byte) (wire.Fields, error) {
 }
 
 func formFields(vals map[string][]string) wire.Fields {
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	f := make(wire.Fields, len(vals))
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		if _, dup := f[lk]; dup || len(vals[k]) == 0 {
-			continue
-		}
-		f[lk] = json.RawMessage(wire.AppendString(nil, vals[k][0]))
-	}
+	f, _ := wire.FormFields(vals)
 	return f
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -418,4 +419,25 @@ func Excerpt(b []byte, n int) string {
 		sb.WriteString("...")
 	}
 	return sb.String()
+}
+
+// FormFields turns form values into Fields whose values are JSON strings, so a form and a JSON
+// body read the same way. Of names that differ only in case, the one that sorts first wins, so
+// the result does not depend on map order. names maps each lower-cased name to the name as sent.
+func FormFields(vals map[string][]string) (f Fields, names map[string]string) {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	f = make(Fields, len(vals))
+	names = make(map[string]string, len(vals))
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		if _, dup := f[lk]; dup || len(vals[k]) == 0 {
+			continue
+		}
+		f[lk], names[lk] = AppendString(nil, vals[k][0]), k
+	}
+	return f, names
 }
