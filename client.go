@@ -311,7 +311,7 @@ func (c *Client) noteCredits(f wire.Fields) {
 		return
 	}
 	c.mu.Lock()
-	c.credits, c.creditsAt = cred, time.Now()
+	c.credits, c.creditsAt = cred, time.Now().Round(0) // wall clock only: it is shown to people
 	c.mu.Unlock()
 }
 

@@ -236,8 +236,11 @@ func (d *TemplateDetails) recipientErrors(prefix string, r Recipient) []error {
 			if key == "" {
 				key = v.Name
 			}
-			errs = append(errs, invalid(prefix+"Vars["+key+"]", "missing variable %d (%s, %s); for example %q",
-				v.Index, v.Name, strings.ToLower(orNone(v.Format)), v.Example))
+			reason := fmt.Sprintf("missing variable %d (%s, %s)", v.Index, v.Name, strings.ToLower(orNone(v.Format)))
+			if v.Example != "" {
+				reason += fmt.Sprintf("; for example %q", v.Example)
+			}
+			errs = append(errs, &ValidationError{Field: prefix + "Vars[" + key + "]", Reason: reason})
 			continue
 		}
 		switch strings.ToUpper(v.Format) {

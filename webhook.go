@@ -163,7 +163,12 @@ func ParseWebhookBody(contentType string, body []byte) (*Event, error) {
 	var f wire.Fields
 	var names map[string]string // lower-cased name -> name as sent, for Extra
 	var err error
+	trimmed := bytes.TrimLeft(body, " \t\r\n\xef\xbb\xbf")
+	looksJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	switch {
+	case mediaType == "application/x-www-form-urlencoded" && looksJSON:
+		// JSON labelled as a form (curl -d does this): a form cannot start with '{'.
+		f, names, err = jsonFields(body)
 	case mediaType == "application/x-www-form-urlencoded":
 		f, names, err = formFields(body)
 	case mediaType == "multipart/form-data":
@@ -172,8 +177,7 @@ func ParseWebhookBody(contentType string, body []byte) (*Event, error) {
 		f, names, err = jsonFields(body)
 	default:
 		// No or another content type: JSON if it looks like JSON, else a form.
-		trimmed := bytes.TrimLeft(body, " \t\r\n\xef\xbb\xbf")
-		if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		if looksJSON {
 			f, names, err = jsonFields(body)
 		} else {
 			f, names, err = formFields(body)

@@ -88,6 +88,7 @@ func TestParseWebhookEncodings(t *testing.T) {
 		{"multipart", mw.FormDataContentType(), mp.String(), "0,05"},
 		{"json array, numbers, lower case", "application/json; charset=utf-8", jsonNumbers, "0.05"},
 		{"json without content type", "text/plain", jsonNumbers, "0.05"},
+		{"json labelled as a form (curl -d)", "application/x-www-form-urlencoded", jsonNumbers, "0.05"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
