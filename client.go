@@ -283,7 +283,9 @@ func checkBaseURL(raw string) (string, error) {
 }
 
 func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	// Only the exact name and loopback IPs: Go's proxy rules bypass just these, so a name like
+	// x.localhost could send the credentials in clear text through HTTP_PROXY.
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

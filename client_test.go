@@ -223,7 +223,7 @@ func TestWithBaseURL(t *testing.T) {
 		{in: "HTTPS://api.mensatek.com/v7/", want: "https://api.mensatek.com/v7/"},
 		{in: "http://localhost:8080/v7", want: "http://localhost:8080/v7/"},
 		{in: "http://LOCALHOST/", want: "http://LOCALHOST/"},
-		{in: "http://api.localhost/", want: "http://api.localhost/"},
+		{in: "http://api.localhost/", wantErr: "must be https"}, // proxies do not bypass *.localhost
 		{in: "http://127.0.0.1:9/v7/", want: "http://127.0.0.1:9/v7/"},
 		{in: "http://127.3.2.1/", want: "http://127.3.2.1/"},
 		{in: "http://[::1]:8080/v7/", want: "http://[::1]:8080/v7/"},

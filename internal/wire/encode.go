@@ -73,6 +73,16 @@ func AppendEscaped(dst []byte, b []byte) []byte {
 // without reflection, anything else through encoding/json. It is how message data, small maps
 // of plain values, is encoded on every send.
 func AppendValue(dst []byte, v any) ([]byte, error) {
+	return appendValue(dst, v, 0)
+}
+
+// maxDepth bounds nesting, so data that refers to itself fails instead of overflowing the stack.
+const maxDepth = 64
+
+func appendValue(dst []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return dst, fmt.Errorf("nested more than %d levels deep (a cycle?)", maxDepth)
+	}
 	switch x := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -107,15 +117,15 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 			dst = AppendString(dst, k)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = AppendValue(dst, x[k]); err != nil {
+			if dst, err = appendValue(dst, x[k], depth+1); err != nil {
 				return dst, err
 			}
 		}
 		return append(dst, '}'), nil
 	case []map[string]any:
-		return appendArray(dst, x)
+		return appendArray(dst, x, depth)
 	case []any:
-		return appendArray(dst, x)
+		return appendArray(dst, x, depth)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -124,14 +134,14 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
-func appendArray[T any](dst []byte, xs []T) ([]byte, error) {
+func appendArray[T any](dst []byte, xs []T, depth int) ([]byte, error) {
 	dst = append(dst, '[')
 	for i, e := range xs {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		var err error
-		if dst, err = AppendValue(dst, e); err != nil {
+		if dst, err = appendValue(dst, e, depth+1); err != nil {
 			return dst, err
 		}
 	}
