@@ -298,9 +298,10 @@ func (c *Client) BaseURL() string { return c.baseURL }
 // Endpoint returns the API function name the client calls for op.
 func (c *Client) Endpoint(op Operation) string { return c.endpoints[op] }
 
-// Credits returns the account's credits as the last reply that carried them (Cred) said, and
-// when it arrived, without a network call: the provider asks clients not to poll for credits.
-// ok is false until a reply has carried them.
+// Credits returns the account's credits as the last successful reply that carried them (Cred)
+// said, and when it arrived, without a network call: the provider asks clients not to poll for
+// credits. A refused call (Res <= 0 or a non-2xx status) never changes them. ok is false until a
+// successful reply has carried them.
 func (c *Client) Credits() (credits float64, seen time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -487,9 +488,6 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 	if readErr == nil {
 		f, decErr = wire.Object(data)
 	}
-	if f != nil {
-		c.noteCredits(f)
-	}
 	res, hasRes, resErr := int64(0), false, error(nil)
 	if f != nil {
 		res, hasRes, resErr = f.Int("Res")
@@ -538,6 +536,8 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 		msg, _ := f.String("Error")
 		return nil, int(res), &APIError{Operation: op, Code: int(res), Message: msg, HTTPStatus: status}
 	}
+	// Only an accepted call's Cred is the balance: a refusal may carry 0 or nothing meaningful.
+	c.noteCredits(f)
 	return f, int(res), nil
 }
 

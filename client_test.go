@@ -569,23 +569,29 @@ func TestCredits(t *testing.T) {
 	assert.Equal(t, cred, cred2)
 	assert.Equal(t, seen, seen2)
 
-	// An error reply that carries Cred updates it.
-	reply.Store(`[{"Res":"-2","Error":"Sin créditos","Cred":"0,5"}]`)
-	_, err = c.SendText(context.Background(), "34600000001", "hola")
-	require.ErrorIs(t, err, ErrInsufficientCredits)
-	cred, seen3, ok := c.Credits()
-	assert.True(t, ok)
-	assert.Equal(t, 0.5, cred)
-	assert.False(t, seen3.Before(seen))
+	// A refusal never changes them, whatever Cred it carries: Res <= 0 with HTTP 200...
+	for _, refusal := range []string{
+		`[{"Res":"-2","Error":"Sin créditos","Cred":"0,5"}]`,
+		`{"Res":"-1","Error":"Usuario incorrecto","Cred":0}`,
+		`{"Res":"-3","Error":"Falta parámetro","Cred":"0"}`,
+	} {
+		reply.Store(refusal)
+		_, err = c.SendText(context.Background(), "34600000001", "hola")
+		require.Error(t, err)
+		cred3, seen3, ok := c.Credits()
+		assert.True(t, ok)
+		assert.Equal(t, cred, cred3, refusal)
+		assert.Equal(t, seen, seen3, refusal)
+	}
 
-	// So does a failed HTTP status with a JSON body.
+	// ...and a failed HTTP status with a JSON body.
 	fx.handle("GetPlantillasWhatsapp", func(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, http.StatusUnauthorized, `{"Res":"-1","Cred":"7"}`)
 	})
 	_, err = c.Templates(context.Background())
 	require.ErrorIs(t, err, ErrAuthentication)
-	cred, _, _ = c.Credits()
-	assert.Equal(t, 7.0, cred)
+	cred4, _, _ := c.Credits()
+	assert.Equal(t, cred, cred4)
 }
 
 func TestClientFormatHidesCredentials(t *testing.T) {

@@ -79,7 +79,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if msg := s.checkAuth(r); msg != "" {
 		// Nothing of the account, not even its balance, is told to a stranger.
-		writeJSON(w, http.StatusOK, kv{"Res", strconv.Itoa(mensatek.CodeAuthentication)}, kv{"Error", msg}, kv{"Cred", "0"})
+		writeJSON(w, http.StatusOK, kv{"Res", strconv.Itoa(mensatek.CodeAuthentication)}, kv{"Error", msg})
 		return
 	}
 	if readErr != nil {
