@@ -39,7 +39,9 @@ type SendRequest struct {
 	// FixUTF8 asks the API to repair badly encoded text (Fixutf8 = 1).
 	FixUTF8 bool
 	// ExtraData adds fields to Datosmensaje, or replaces the message's own: for fields the live
-	// API needs that the typed messages do not send.
+	// API needs that the typed messages do not send. Names are matched without regard to case,
+	// as the API matches them: "texto" here replaces the message's "Texto" (the value is
+	// ExtraData's, sent under the message's spelling), so the API never gets the field twice.
 	ExtraData map[string]any
 }
 
@@ -156,6 +158,11 @@ func validateSend(req *SendRequest) ([]string, error) {
 		if strings.TrimSpace(k) == "" {
 			return nil, invalid("ExtraData", "has an empty field name")
 		}
+		for other := range req.ExtraData {
+			if other != k && strings.EqualFold(other, k) {
+				return nil, invalid("ExtraData", "has %q and %q, one field to the API, which ignores case in names", k, other)
+			}
+		}
 	}
 	return phones, nil
 }
@@ -197,9 +204,7 @@ func encodeSend(req *SendRequest) ([]byte, error) {
 		return nil, err
 	}
 	data := req.Message.data()
-	for k, v := range req.ExtraData {
-		data[k] = v
-	}
+	mergeExtra(data, req.ExtraData)
 	scratch, err := wire.AppendValue(make([]byte, 0, 256), data)
 	if err != nil {
 		return nil, invalid("Message", "cannot encode Datosmensaje: %v", err)
@@ -245,6 +250,22 @@ func encodeSend(req *SendRequest) ([]byte, error) {
 	b = appendFlag(b, req.FixUTF8)
 	b = append(b, `,"Resp":"JSON"}`...)
 	return b, nil
+}
+
+// mergeExtra sets extra's fields in data. A name data already has in another case is replaced
+// under data's spelling: the API ignores case, so both spellings would be one field sent twice.
+func mergeExtra(data, extra map[string]any) {
+	for k, v := range extra {
+		if _, ok := data[k]; !ok {
+			for own := range data {
+				if strings.EqualFold(own, k) {
+					k = own
+					break
+				}
+			}
+		}
+		data[k] = v
+	}
 }
 
 // sendSizeHint estimates the body's size, so it is allocated once: each recipient's JSON plus

@@ -416,6 +416,17 @@ func TestSendExtraData(t *testing.T) {
 		"TipoBoton":"url","Parametros":{"a":1}}`), got.Data)
 }
 
+func TestSendExtraDataIgnoresCase(t *testing.T) {
+	// The API ignores case in names: "texto" and the message's "Texto" are one field, and it
+	// must be sent once, with ExtraData's value.
+	got := sendOnce(t, SendRequest{
+		To:        one,
+		Message:   CTAButton{Body: "Solo hoy", Text: "Comprar", URL: "https://shop.example.com"},
+		ExtraData: map[string]any{"texto": "Solo mañana", "url": "https://shop.example.com/b", "TEXTOBOTON": "Ver"},
+	})
+	assert.Equal(t, mustJSON(t, `{"Texto":"Solo mañana","TextoBoton":"Ver","URL":"https://shop.example.com/b"}`), got.Data)
+}
+
 func TestSendExtraDataDoesNotLeakIntoRawMessage(t *testing.T) {
 	data := map[string]any{"Texto": "hola"}
 	sendOnce(t, SendRequest{To: one, Message: RawMessage{Type: TypeText, Data: data}, ExtraData: map[string]any{"X": 1}})
@@ -557,6 +568,7 @@ func TestSendValidation(t *testing.T) {
 		{"raw message that cannot be encoded", SendRequest{To: one, Message: RawMessage{Type: TypeText, Data: map[string]any{"f": func() {}}}}, "Message"},
 		{"ExtraData that cannot be encoded", SendRequest{To: one, Message: Text{Body: "x"}, ExtraData: map[string]any{"c": make(chan int)}}, "Message"},
 		{"ExtraData with an empty key", SendRequest{To: one, Message: Text{Body: "x"}, ExtraData: map[string]any{" ": 1}}, "ExtraData"},
+		{"ExtraData with a name twice in another case", SendRequest{To: one, Message: Text{Body: "x"}, ExtraData: map[string]any{"Pie": 1, "PIE": 2}}, "ExtraData"},
 		{"empty fallback channel", SendRequest{To: one, Message: Text{Body: "x"}, FallbackChannels: []string{"SMS", ""}}, "FallbackChannels[1]"},
 
 		{"Vars: phone", SendRequest{To: []Recipient{{Phone: "34600000001", Vars: map[string]string{"Telefono": "34600000002"}}}, Message: Text{Body: "x"}}, "To[0].Vars[Telefono]"},

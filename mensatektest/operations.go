@@ -65,6 +65,14 @@ func (s *Server) send(f wire.Fields) []kv {
 			}
 			data[k] = x
 		}
+		// The API ignores case in names, so two spellings of one name are one field given twice.
+		for k := range data {
+			for other := range data {
+				if other < k && strings.EqualFold(other, k) {
+					return fail("Datosmensaje has %s and %s, the same field to the API, which ignores case in names", other, k)
+				}
+			}
+		}
 	}
 
 	fecha, _ := f.String("Fecha")

@@ -967,3 +967,27 @@ func ExampleServer_DropNext() {
 	// Output:
 	// true
 }
+
+func TestParameterNamesIgnoreCase(t *testing.T) {
+	srv := newServer(t)
+	// Every name in another case, as the API accepts them.
+	status, body := call(t, srv, "EnviarWHATSAPP", jsonType, `{"destinatarios":"[{\"TELEFONO\":\"34600000001\",\"nombre\":\"Ana\"}]",`+
+		`"TIPOMENSAJE":"texto","datosMENSAJE":"{\"texto\":\"hola\"}","resp":"JSON","referenciaUsuario":"r1"}`)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "1", reply(t, body)["Res"], body)
+	sent := srv.Sent()
+	require.Len(t, sent, 1)
+	assert.Equal(t, mensatek.TypeText, sent[0].Type)
+	assert.Equal(t, "34600000001", sent[0].To[0].Phone)
+	assert.Equal(t, "Ana", sent[0].To[0].Name)
+	assert.Equal(t, map[string]any{"texto": "hola"}, sent[0].Data)
+
+	// Two spellings of one name are one field given twice: refused, nothing spent.
+	status, body = call(t, srv, "EnviarWHATSAPP", jsonType, `{"Destinatarios":"[{\"Telefono\":\"34600000001\"}]",`+
+		`"Tipomensaje":"TEXTO","Datosmensaje":"{\"Texto\":\"a\",\"texto\":\"b\"}","Resp":"JSON"}`)
+	assert.Equal(t, http.StatusOK, status)
+	r := reply(t, body)
+	assert.Equal(t, "-3", r["Res"])
+	assert.Contains(t, r["Error"], "Texto and texto")
+	assert.Len(t, srv.Sent(), 1)
+}
