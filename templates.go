@@ -184,7 +184,10 @@ const (
 // Validate checks that the template can be sent to these recipients: it is approved, there is at
 // least one recipient, and each recipient carries every variable (by its Field, or else its Name;
 // variable 1 is the phone) with a value that fits its Format: a valid phone for TELEFONO, an
-// absolute http(s) URL for URL, URL_IMAGEN, URL_DOCUMENTO and URL_VIDEO, non-empty text otherwise.
+// absolute http(s) URL for URL, URL_IMAGEN, URL_DOCUMENTO and URL_VIDEO, non-empty text otherwise
+// that WhatsApp accepts in a template (no line break, no tab, no more than 4 spaces in a row:
+// Meta refuses such a send after the API took it, so a spreadsheet cell with a line break in a
+// name is caught here, before anything is spent).
 // Every problem is a *ValidationError naming the recipient and variable ("To[3].Vars[Nombre]");
 // several come joined with errors.Join.
 func (d *TemplateDetails) Validate(to ...Recipient) error {
@@ -252,9 +255,34 @@ func (d *TemplateDetails) recipientErrors(prefix string, r Recipient) []error {
 			if err := checkURL(path, value); err != nil {
 				errs = append(errs, err)
 			}
+		default:
+			if reason := metaTextProblem(value); reason != "" {
+				errs = append(errs, &ValidationError{Field: path, Reason: reason})
+			}
 		}
 	}
 	return errs
+}
+
+// metaTextProblem says why Meta would refuse value as a template's text parameter: it may hold
+// no line break or tab, nor more than four spaces in a row. "" means none.
+func metaTextProblem(value string) string {
+	spaces := 0
+	for i, r := range value {
+		switch r {
+		case '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029':
+			return fmt.Sprintf("has a line break at byte %d; WhatsApp refuses line breaks in a template's variables", i)
+		case '\t':
+			return fmt.Sprintf("has a tab at byte %d; WhatsApp refuses tabs in a template's variables", i)
+		case ' ':
+			if spaces++; spaces > 4 {
+				return fmt.Sprintf("has more than 4 spaces in a row at byte %d; WhatsApp refuses them in a template's variables", i-4)
+			}
+		default:
+			spaces = 0
+		}
+	}
+	return ""
 }
 
 // lookupVar finds the recipient's value for v: by Field, then by Name; the phone, name and email

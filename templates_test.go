@@ -284,6 +284,14 @@ func TestTemplateDetailsValidate(t *testing.T) {
 			delete(r.Vars, "Valor-URL-Boton-0")
 		})}, "To[0].Vars[Producto]"},
 		{"second recipient", refDetails(), []Recipient{goodRecipient("34600000001"), with(func(r *Recipient) { r.Vars = nil })}, "To[1].Vars[Variable_Cabecera_image]"},
+
+		// Meta refuses these text parameters after the API took the send.
+		{"line break in a name (an Excel cell)", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "José\nMuñoz" })}, "To[0].Name"},
+		{"CRLF in a name", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "José\r\nMuñoz" })}, "To[0].Name"},
+		{"tab in a variable", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = ""; r.Vars["Nombre"] = "Ana\tB" })}, "To[0].Vars[Nombre]"},
+		{"five spaces in a row", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "Ana     B" })}, "To[0].Name"},
+		{"four spaces in a row are fine", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "Ana    B" })}, ""},
+		{"line break on the second recipient", refDetails(), []Recipient{goodRecipient("34600000001"), with(func(r *Recipient) { r.Name = "Ana\u2028B" })}, "To[1].Name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,6 +400,12 @@ func TestTemplateDetailsValidateRecipient(t *testing.T) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "Vars[Nombre]", ve.Field)
+	r := goodRecipient("34600000001")
+	r.Name = "José\nMuñoz"
+	err = d.ValidateRecipient(r)
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "Name", ve.Field)
+	assert.Contains(t, err.Error(), "line break")
 	var nilDetails *TemplateDetails
 	assert.Error(t, nilDetails.ValidateRecipient(goodRecipient("34600000001")))
 }
@@ -487,6 +501,11 @@ func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
 		{"unknown template", SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "no_such_template"}}, "Message.Name"},
 		{"template name in another case", SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "Customer_Welcome"}}, "Message.Name"},
 		{"template not approved", SendRequest{To: []Recipient{{Phone: "34600000001"}}, Message: Template{Name: "appointment_reminder"}}, "Template"},
+		{"a line break in a name", SendRequest{To: []Recipient{goodRecipient("34600000001"), func() Recipient {
+			r := goodRecipient("34600000002")
+			r.Name = "Ana\r\nGarcía"
+			return r
+		}()}, Message: Template{Name: "customer_welcome"}}, "To[1].Name"},
 		{"bad phone, found before any request", SendRequest{To: []Recipient{{Phone: "1"}}, Message: Template{Name: "customer_welcome"}}, "To[0].Phone"},
 	}
 	for _, tt := range tests {
