@@ -537,8 +537,13 @@ type webhookConfig struct {
 }
 
 // WithWebhookBasicAuth requires HTTP Basic credentials, as configured in the panel; they are
-// compared in constant time, and a request without them gets 401.
+// compared in constant time, and a request without them gets 401. An empty user or password is
+// a programmer error (typically an unset environment variable, which would leave the webhook
+// open to anyone) and panics here, when the option is made, as net/http panics on a nil handler.
 func WithWebhookBasicAuth(user, password string) WebhookOption {
+	if user == "" || password == "" {
+		panic("mensatek: WithWebhookBasicAuth: empty user or password; the webhook would accept anyone who sends empty credentials")
+	}
 	return func(c *webhookConfig) {
 		u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
 		c.user, c.password, c.auth = u[:], p[:], true
@@ -546,12 +551,12 @@ func WithWebhookBasicAuth(user, password string) WebhookOption {
 }
 
 // WithWebhookMaxBodyBytes sets the largest body read (default 1 MiB); a larger one gets 413.
+// n <= 0 is a programmer error and panics here.
 func WithWebhookMaxBodyBytes(n int64) WebhookOption {
-	return func(c *webhookConfig) {
-		if n > 0 {
-			c.maxBody = n
-		}
+	if n <= 0 {
+		panic(fmt.Sprintf("mensatek: WithWebhookMaxBodyBytes: %d is not a positive size", n))
 	}
+	return func(c *webhookConfig) { c.maxBody = n }
 }
 
 // WithWebhookDeduplication sets where the handler remembers the reports it has handled, so a
@@ -563,13 +568,14 @@ func WithWebhookDeduplication(store DedupStore) WebhookOption {
 }
 
 // WithWebhookLogger sets where the handler logs failures of your function (default
-// slog.Default()). Credentials and message contents are never logged.
+// slog.Default()). Credentials and message contents are never logged. A nil logger is a
+// programmer error and panics here; to discard the records, pass a logger whose handler
+// discards them (slog.DiscardHandler, from Go 1.24).
 func WithWebhookLogger(l *slog.Logger) WebhookOption {
-	return func(c *webhookConfig) {
-		if l != nil {
-			c.logger = l
-		}
+	if l == nil {
+		panic("mensatek: WithWebhookLogger: nil *slog.Logger")
 	}
+	return func(c *webhookConfig) { c.logger = l }
 }
 
 // DedupStore remembers handled reports by [Event.Key]. Implementations must be safe for concurrent
@@ -592,8 +598,12 @@ type DedupStore interface {
 //   - 500 with a generic text when fn returns an error or panics, or the dedup store fails, so
 //     the provider delivers the report again; the detail goes to the logger only.
 //
-// Keep fn fast (hand slow work to a queue) and idempotent.
+// Keep fn fast (hand slow work to a queue) and idempotent. A nil fn is a programmer error and
+// panics here, as [http.Handle] panics on a nil handler; so do the options given invalid values.
 func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...WebhookOption) http.Handler {
+	if fn == nil {
+		panic("mensatek: NewWebhookHandler: nil function")
+	}
 	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0)}
 	for _, o := range opts {
 		if o != nil {

@@ -397,3 +397,33 @@ func TestWebhookHandlerOverHTTP(t *testing.T) {
 	ev := <-got
 	assert.Equal(t, int64(10573758), ev.MessageID)
 }
+
+func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
+	fn := func(context.Context, *Event) error { return nil }
+	tests := []struct {
+		name string
+		make func()
+		want string
+	}{
+		{"nil function", func() { NewWebhookHandler(nil) }, "NewWebhookHandler: nil function"},
+		{"empty credentials", func() { WithWebhookBasicAuth("", "") }, "WithWebhookBasicAuth: empty user or password"},
+		{"empty password", func() { WithWebhookBasicAuth("hook", "") }, "WithWebhookBasicAuth: empty user or password"},
+		{"empty user", func() { WithWebhookBasicAuth("", "s3cret") }, "WithWebhookBasicAuth: empty user or password"},
+		{"zero body limit", func() { WithWebhookMaxBodyBytes(0) }, "WithWebhookMaxBodyBytes: 0 is not a positive size"},
+		{"negative body limit", func() { WithWebhookMaxBodyBytes(-1) }, "WithWebhookMaxBodyBytes: -1 is not a positive size"},
+		{"nil logger", func() { NewWebhookHandler(fn, WithWebhookLogger(nil)) }, "WithWebhookLogger: nil *slog.Logger"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				assert.True(t, strings.HasPrefix(msg, "mensatek: "+tt.want), "panic %q, want it to start with %q", msg, tt.want)
+			}()
+			tt.make()
+		})
+	}
+	// The valid forms do not panic.
+	assert.NotPanics(t, func() {
+		NewWebhookHandler(fn, WithWebhookBasicAuth("hook", "s3cret"), WithWebhookMaxBodyBytes(1), WithWebhookLogger(slog.Default()))
+	})
+}

@@ -30,9 +30,13 @@ func main() {
 
 	logger := slog.New(slog.NewTextHandler(os.Stdout, nil))
 	opts := []mensatek.WebhookOption{mensatek.WithWebhookLogger(logger)}
-	if *user != "" {
+	switch {
+	case *user != "" && *password == "":
+		logger.Error("-user needs -password (or WEBHOOK_PASSWORD)")
+		os.Exit(2)
+	case *user != "":
 		opts = append(opts, mensatek.WithWebhookBasicAuth(*user, *password))
-	} else {
+	default:
 		logger.Warn("no -user given: the webhook accepts reports from anyone")
 	}
 
