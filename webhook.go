@@ -64,10 +64,11 @@ func (ev *Event) Key() string {
 // this SDK does not know is delivered with only Type, Text (when there is one) and Raw.
 type InboundMessage struct {
 	// Type is the message's type: text, image, document, audio, video, sticker, location,
-	// contacts, interactive (button_reply, list_reply), button, reaction, or another.
+	// contacts, interactive (button_reply, list_reply, nfm_reply), button, reaction, or another.
 	Type string
 	// Text is the message's readable text: the text itself, a media caption, the title of the
-	// button or row tapped, a template button's text, or a reaction's emoji.
+	// button or row tapped, a completed flow's body, a template button's text, or a reaction's
+	// emoji.
 	Text string
 	// Media is set for image, document, audio, video and sticker messages.
 	Media *InboundMedia
@@ -75,8 +76,11 @@ type InboundMessage struct {
 	Location *InboundLocation
 	// Contacts is set for shared contacts.
 	Contacts []InboundContact
-	// Reply is set when the customer tapped a reply button or picked a list row.
+	// Reply is set when the customer tapped a reply button or picked a list row, and only
+	// then: an interactive message without a button_reply or list_reply object has none.
 	Reply *InteractiveReply
+	// Flow is set when the customer completed a WhatsApp Flow (interactive nfm_reply).
+	Flow *FlowReply
 	// Button is set when the customer tapped a template's quick-reply button.
 	Button *TemplateButtonReply
 	// Reaction is set for a reaction to one of your messages.
@@ -119,6 +123,15 @@ type InteractiveReply struct {
 	ID          string // the ReplyButton.ID or ListRow.ID you sent
 	Title       string
 	Description string // list rows only
+}
+
+// FlowReply is a WhatsApp Flow the customer completed (an interactive nfm_reply).
+type FlowReply struct {
+	Name string // the flow's name as WhatsApp sends it, usually "flow"
+	Body string // the text shown in the chat, such as "Sent"
+	// ResponseJSON is the flow's answers as JSON (WhatsApp's response_json, which arrives as a
+	// string holding JSON): decode it into your own struct. nil when absent or not JSON.
+	ResponseJSON json.RawMessage
 }
 
 // TemplateButtonReply is a template's quick-reply button the customer tapped.
@@ -393,6 +406,45 @@ func part(f wire.Fields, key string) wire.Fields {
 	return f
 }
 
+// object returns the object nested under key, if there is one.
+func object(f wire.Fields, key string) (wire.Fields, bool) {
+	raw, ok := f.Raw(key)
+	if !ok {
+		return nil, false
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	p, err := wire.DecodeObject(raw)
+	return p, err == nil
+}
+
+func interactiveReply(kind string, q wire.Fields) *InteractiveReply {
+	return &InteractiveReply{Kind: kind, ID: str(q, "id"), Title: str(q, "title"), Description: str(q, "description")}
+}
+
+// embeddedJSON returns a field that is JSON, or a string holding JSON (as WhatsApp sends a Flow's
+// response_json), as the JSON itself; nil when absent or not JSON.
+func embeddedJSON(f wire.Fields, key string) json.RawMessage {
+	raw, ok := f.Raw(key)
+	if !ok {
+		return nil
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil
+		}
+		raw = bytes.TrimSpace([]byte(s))
+	}
+	if len(raw) == 0 || !json.Valid(raw) {
+		return nil
+	}
+	return append(json.RawMessage(nil), raw...)
+}
+
 func str(f wire.Fields, names ...string) string {
 	s, _ := f.String(names...)
 	return s
@@ -435,22 +487,37 @@ func decodeInbound(m *InboundMessage, f wire.Fields) {
 				}
 			}
 		}
-	case "interactive", "button_reply", "list_reply":
-		p := f
-		kind := m.Type
-		if m.Type == "interactive" {
-			p = part(f, "interactive")
-			kind = strings.ToLower(str(p, "type"))
+	case "interactive":
+		// Only a reply whose object is there: WhatsApp also sends "interactive" with no
+		// interactive object (with an "unsupported" error), and that is no reply at all.
+		p, ok := object(f, "interactive")
+		if !ok {
+			break
 		}
-		q := p
-		if kind == "button_reply" || kind == "list_reply" {
-			q = part(p, kind)
-		} else if _, ok := p.Raw("button_reply"); ok {
-			kind, q = "button_reply", part(p, "button_reply")
-		} else if _, ok := p.Raw("list_reply"); ok {
-			kind, q = "list_reply", part(p, "list_reply")
+		kind := strings.ToLower(str(p, "type"))
+		if kind == "" {
+			for _, k := range []string{"button_reply", "list_reply", "nfm_reply"} {
+				if _, ok := object(p, k); ok {
+					kind = k
+					break
+				}
+			}
 		}
-		m.Reply = &InteractiveReply{Kind: kind, ID: str(q, "id"), Title: str(q, "title"), Description: str(q, "description")}
+		switch kind {
+		case "button_reply", "list_reply":
+			if q, ok := object(p, kind); ok {
+				m.Reply = interactiveReply(kind, q)
+				m.Text = m.Reply.Title
+			}
+		case "nfm_reply":
+			if q, ok := object(p, kind); ok {
+				m.Flow = &FlowReply{Name: str(q, "name"), Body: str(q, "body"), ResponseJSON: embeddedJSON(q, "response_json")}
+				m.Text = m.Flow.Body
+			}
+		}
+	case "button_reply", "list_reply":
+		// The flat form: the message itself is the reply.
+		m.Reply = interactiveReply(m.Type, part(f, m.Type))
 		m.Text = m.Reply.Title
 	case "button":
 		p := part(f, "button")

@@ -155,6 +155,40 @@ func TestInboundMessageShapes(t *testing.T) {
 		assert.Equal(t, InteractiveReply{Kind: "list_reply", ID: "r2", Title: "Two", Description: "d"}, *m.Reply)
 		m = inbound(t, `{"type":"button_reply","id":"no","title":"No"}`)
 		assert.Equal(t, InteractiveReply{Kind: "button_reply", ID: "no", Title: "No"}, *m.Reply)
+		m = inbound(t, `{"type":"interactive","interactive":{"button_reply":{"id":"y2","title":"Y"}}}`)
+		assert.Equal(t, InteractiveReply{Kind: "button_reply", ID: "y2", Title: "Y"}, *m.Reply, "kind from the object present")
+	})
+	t.Run("interactive without a reply object is no reply", func(t *testing.T) {
+		for _, raw := range []string{
+			// What WhatsApp sends for an interactive message it cannot show.
+			`{"type":"interactive","id":"wamid.ABC","errors":[{"code":131051,"title":"Message type unknown"}]}`,
+			`{"type":"interactive","id":"wamid.ABC","interactive":null}`,
+			`{"type":"interactive","id":"wamid.ABC","interactive":{"type":"button_reply"}}`,
+			`{"type":"interactive","id":"wamid.ABC","interactive":{"type":"list_reply","list_reply":"r1"}}`,
+			`{"type":"interactive","id":"wamid.ABC","interactive":{"type":"product_reply","id":"p"}}`,
+		} {
+			m := inbound(t, raw)
+			assert.Equal(t, "interactive", m.Type, raw)
+			assert.Nil(t, m.Reply, raw)
+			assert.Nil(t, m.Flow, raw)
+			assert.JSONEq(t, raw, string(m.Raw))
+		}
+	})
+	t.Run("flow completion", func(t *testing.T) {
+		m := inbound(t, `{"type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent",`+
+			`"response_json":"{\"flow_token\":\"T1\",\"fecha\":\"2026-12-01\"}"}}}`)
+		assert.Nil(t, m.Reply)
+		require.NotNil(t, m.Flow)
+		assert.Equal(t, "flow", m.Flow.Name)
+		assert.Equal(t, "Sent", m.Flow.Body)
+		assert.JSONEq(t, `{"flow_token":"T1","fecha":"2026-12-01"}`, string(m.Flow.ResponseJSON))
+		assert.Equal(t, "Sent", m.Text)
+		// response_json as an object is read too; broken JSON gives nil, never an error.
+		m = inbound(t, `{"type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"body":"Sent","response_json":{"a":1}}}}`)
+		assert.JSONEq(t, `{"a":1}`, string(m.Flow.ResponseJSON))
+		m = inbound(t, `{"type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"body":"Sent","response_json":"{broken"}}}`)
+		require.NotNil(t, m.Flow)
+		assert.Nil(t, m.Flow.ResponseJSON)
 	})
 	t.Run("template button", func(t *testing.T) {
 		m := inbound(t, `{"type":"button","button":{"payload":"STOP","text":"Stop promotions"}}`)
