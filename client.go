@@ -27,9 +27,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -44,7 +46,7 @@ const Version = "0.1.0"
 // DefaultBaseURL is the API's address; [WithBaseURL] points a client elsewhere.
 const DefaultBaseURL = "https://api.mensatek.com/v7/"
 
-// DefaultTimeout bounds each call unless [WithTimeout] says otherwise.
+// DefaultTimeout bounds each call, retries included, unless [WithTimeout] says otherwise.
 const DefaultTimeout = 30 * time.Second
 
 // MaxReplyBytes is the most the client reads of a JSON reply; a larger one is an error.
@@ -123,9 +125,12 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithTimeout bounds each call, from the request to the end of the reply (default 30 s; 0 means
-// no bound but the context's). For a media download it bounds each wait for data instead, so a
-// large file is not cut off while it flows.
+// WithTimeout bounds each call as a whole, from its first request to the end of its last reply,
+// with retries, their waits and the rate limiter's waits included (default 30 s; 0 means no bound
+// but the context's). To bound each attempt as well, set [RetryPolicy.AttemptTimeout]. A media
+// download is the exception: there WithTimeout bounds each wait for data, so a large file is not
+// cut off while it flows. A call cut short fails with an error matching
+// [context.DeadlineExceeded] (and [ErrOutcomeUnknown] for a send that may have left).
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -151,8 +156,9 @@ func WithEndpoint(op Operation, function string) Option {
 	}
 }
 
-// WithLogger logs one debug record per call (operation, function, HTTP status, Res, duration,
-// and the error if any) to l. Credentials and message contents are never logged.
+// WithLogger logs to l, at debug level, one record per attempt of a call ("mensatek call":
+// operation, function, HTTP status, Res, duration, and the error if any) and one per retry
+// ("mensatek retry", with the wait). Credentials and message contents are never logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		c.logger = l
@@ -356,32 +362,34 @@ type exchange struct {
 }
 
 // post sends one request and returns the raw reply with its body open. When idle is true, the
-// client's timeout bounds each wait for data rather than the whole call (for downloads). On
-// failure, the attempt says whether the request provably never left.
+// client's timeout bounds each wait for data rather than the attempt (for downloads); otherwise
+// the policy's AttemptTimeout, if any, bounds the attempt. On failure, the attempt says whether
+// the request provably never left.
 func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool) (*exchange, attempt, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, attempt{}, fmt.Errorf("mensatek: %s: not sent: %w", op, err)
+		return nil, attempt{neverSent: true}, fmt.Errorf("mensatek: %s: not sent: %w", op, ctxError(ctx, err))
 	}
 	cleanup := func() {}
 	var touch func()
-	if c.timeout > 0 {
-		if idle {
-			cctx, cancel := context.WithCancelCause(ctx)
-			timeoutErr := fmt.Errorf("no data for %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded)
-			timer := time.AfterFunc(c.timeout, func() { cancel(timeoutErr) })
-			ctx = cctx
-			touch = func() { timer.Reset(c.timeout) }
-			cleanup = func() { timer.Stop(); cancel(nil) }
-		} else {
-			cctx, cancel := context.WithTimeout(ctx, c.timeout)
-			ctx = cctx
-			cleanup = cancel
-		}
+	switch {
+	case idle && c.timeout > 0:
+		cctx, cancel := context.WithCancelCause(ctx)
+		timeoutErr := fmt.Errorf("no data for %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded)
+		timer := time.AfterFunc(c.timeout, func() { cancel(timeoutErr) })
+		ctx = cctx
+		touch = func() { timer.Reset(c.timeout) }
+		cleanup = func() { timer.Stop(); cancel(nil) }
+	case !idle && c.retry.AttemptTimeout > 0:
+		cctx, cancel := context.WithTimeoutCause(ctx, c.retry.AttemptTimeout,
+			fmt.Errorf("attempt took longer than %v (RetryPolicy.AttemptTimeout): %w", c.retry.AttemptTimeout, context.DeadlineExceeded))
+		ctx = cctx
+		cleanup = cancel
 	}
+	tr := &writeTrace{}
 	// The body is a fresh reader over the same bytes on every attempt: a retry replays it
 	// byte for byte.
 	r, err := c.rc.R().
-		SetContext(ctx).
+		SetContext(httptrace.WithClientTrace(ctx, tr.clientTrace())).
 		SetHeader("Authorization", c.auth.value).
 		SetBody(body).
 		SetDoNotParseResponse(true).
@@ -394,8 +402,8 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool)
 			err = fmt.Errorf("%w: %w", err, cause)
 		}
 		cleanup()
-		a := attempt{neverSent: neverSent(err), transport: true}
-		return nil, a, c.transportError(op, err)
+		a := attempt{neverSent: tr.neverSent(err), transport: true}
+		return nil, a, c.transportError(op, err, a.neverSent)
 	}
 	resp := r.RawResponse
 	if touch != nil {
@@ -403,6 +411,51 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool)
 	}
 	a := attempt{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	return &exchange{resp: resp, ctx: ctx, done: cleanup}, a, nil
+}
+
+// ctxError is err (ctx's own error) with the context's cause, when that says more: a timeout
+// of WithTimeout names the option.
+func ctxError(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return cause
+	}
+	return err
+}
+
+// writeTrace records, through net/http/httptrace, whether the transport began to write the
+// request: the only sure way to know that a failed request never reached the server.
+type writeTrace struct {
+	traced atomic.Bool // the transport asked for a connection: it reports through httptrace
+	wrote  atomic.Bool // it began to write the request's headers
+}
+
+func (t *writeTrace) clientTrace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn:          func(string) { t.traced.Store(true) },
+		WroteHeaderField: func(string, []string) { t.wrote.Store(true) },
+		WroteHeaders:     func() { t.wrote.Store(true) },
+		WroteRequest:     func(httptrace.WroteRequestInfo) { t.wrote.Store(true) },
+	}
+}
+
+// neverSent reports whether the failed request provably did not reach the server. A transport
+// that reports through httptrace (net/http's, and those that wrap it) tells it exactly: it asked
+// for a connection and never began to write, as after a TLS handshake or certificate failure,
+// or a timeout while connecting. For one that does not (httpmock, a custom RoundTripper), only a
+// DNS or dial error proves it.
+func (t *writeTrace) neverSent(err error) bool {
+	if t.wrote.Load() {
+		return false
+	}
+	if t.traced.Load() {
+		return true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 type touchReader struct {
@@ -418,11 +471,11 @@ func (t *touchReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// transportError classifies a failure to get a reply. A request that provably never left
-// (DNS, connection refused) is safe to repeat; any other failure of a send may have delivered it.
-func (c *Client) transportError(op Operation, err error) error {
-	if neverSent(err) {
-		return fmt.Errorf("mensatek: %s: not sent, could not connect: %w", op, err)
+// transportError classifies a failure to get a reply. A request that provably never left is
+// safe to repeat; any other failure of a send may have delivered it.
+func (c *Client) transportError(op Operation, err error, neverSent bool) error {
+	if neverSent {
+		return fmt.Errorf("mensatek: %s: not sent, the request never left: %w", op, err)
 	}
 	if mayHaveSent(op) {
 		return &outcomeError{op: op, cause: err}
@@ -430,19 +483,15 @@ func (c *Client) transportError(op Operation, err error) error {
 	return fmt.Errorf("mensatek: %s: %w", op, err)
 }
 
-// neverSent reports whether err proves that the request did not reach the server.
-func neverSent(err error) bool {
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial"
-}
-
 // call sends body to op's function and decodes the JSON reply, retrying as the policy and
 // the operation allow. It returns the reply's fields when Res > 0, and an error otherwise.
 func (c *Client) call(ctx context.Context, op Operation, body []byte) (wire.Fields, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout,
+			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
+		defer cancel()
+	}
 	var fields wire.Fields
 	err := c.withRetries(ctx, op, func(ctx context.Context) (attempt, error) {
 		start := time.Now()

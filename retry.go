@@ -19,17 +19,26 @@ import (
 //   - reads (Templates, TemplateVariables, media downloads) and the typing indicator are retried
 //     on connection errors, 408, 429 and 5xx;
 //   - a send and an account-status change are retried only when the request provably never
-//     reached the server (DNS and connect errors) or was refused with 429; anything else that
-//     may have reached it is returned as ErrOutcomeUnknown, never repeated;
+//     reached the server (the transport never began to write it: DNS, connect and TLS
+//     failures, a timeout while connecting) or was refused with 429; anything else that may
+//     have reached it is returned as ErrOutcomeUnknown, never repeated;
 //   - authentication, credit and data errors (Res -1, -2, -3) are never retried.
 //
 // Waits grow exponentially from InitialBackoff, with full jitter, up to MaxBackoff; a
 // Retry-After header (seconds or a date) is honoured when it is not longer than MaxBackoff, and
 // ends the retries when it is. Every wait ends early when the context is done.
+//
+// The whole call, every attempt and wait, is bounded by [WithTimeout]; AttemptTimeout bounds each
+// attempt within it, so a server that hangs once leaves time for a retry (of a read: a send
+// whose attempt timed out after its request left is never repeated).
 type RetryPolicy struct {
 	MaxRetries     int           // retries after the first attempt; 0 turns retries off
 	InitialBackoff time.Duration // the first wait's upper bound (default 200 ms)
 	MaxBackoff     time.Duration // the longest wait, Retry-After included (default 5 s)
+	// AttemptTimeout bounds each attempt, from its request to the end of its reply; 0 (the
+	// default) sets no bound but the call's (WithTimeout). It does not apply to media
+	// downloads, whose waits for data WithTimeout bounds.
+	AttemptTimeout time.Duration
 }
 
 // DefaultRetryPolicy is the policy a client has unless [WithRetryPolicy] says otherwise: up to 2
@@ -42,7 +51,7 @@ func DefaultRetryPolicy() RetryPolicy {
 // [RetryPolicy]. RetryPolicy{} turns retries off.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *config) error {
-		if p.MaxRetries < 0 || p.InitialBackoff < 0 || p.MaxBackoff < 0 {
+		if p.MaxRetries < 0 || p.InitialBackoff < 0 || p.MaxBackoff < 0 || p.AttemptTimeout < 0 {
 			return fmt.Errorf("mensatek: WithRetryPolicy: negative value in %+v", p)
 		}
 		if p.MaxRetries > 10 {
@@ -97,7 +106,7 @@ func WithRateLimit(perSecond float64, burst int) Option {
 type attempt struct {
 	status     int           // HTTP status; 0 when no reply came
 	retryAfter time.Duration // the reply's Retry-After, 0 if none
-	neverSent  bool          // the request provably did not reach the server (DNS, connect)
+	neverSent  bool          // the request provably did not reach the server (never written)
 	transport  bool          // no complete reply: a connection error, a timeout, a body cut short
 }
 
@@ -182,6 +191,44 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// waitLimiter waits for l's permission to make one call. A wait that cannot end before ctx's
+// deadline fails at once with an error matching context.DeadlineExceeded (rate.Limiter.Wait's
+// own error for that matches neither context error), and one cut short by ctx matches ctx's error.
+func waitLimiter(ctx context.Context, l interface{ Wait(context.Context) error }) error {
+	if err := ctx.Err(); err != nil {
+		return ctxError(ctx, err)
+	}
+	rl, ok := l.(*rate.Limiter)
+	if !ok {
+		err := l.Wait(ctx)
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w: %w", err, ctxError(ctx, ctx.Err()))
+		}
+		return err
+	}
+	r := rl.Reserve()
+	if !r.OK() {
+		return fmt.Errorf("the limit (%v a second, burst %d) never allows a call", rl.Limit(), rl.Burst())
+	}
+	d := r.Delay()
+	if d <= 0 {
+		return nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		r.Cancel()
+		return fmt.Errorf("its turn comes in %v, after the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctxError(ctx, ctx.Err())
+	}
+}
+
 // authCooldownError is returned while calls fail fast after an authentication failure.
 type authCooldownError struct {
 	op    Operation
@@ -242,7 +289,7 @@ func (c *Client) withRetries(ctx context.Context, op Operation, try func(ctx con
 	}
 	for n := 0; ; n++ {
 		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
+			if err := waitLimiter(ctx, c.limiter); err != nil {
 				return fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err)
 			}
 		}

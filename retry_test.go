@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -284,9 +285,10 @@ func TestHTTPMockConnectionFailures(t *testing.T) {
 	assert.Equal(t, 1, mt.GetCallCountInfo()["POST https://api.mensatek.com/v7/EnviarWHATSAPP"])
 }
 
-func TestSlowReadIsRetriedWithAFreshTimeout(t *testing.T) {
+func TestSlowAttemptIsRetriedWithAttemptTimeout(t *testing.T) {
 	var n atomic.Int32
-	fx := setup(t, fastRetries(), WithTimeout(100*time.Millisecond))
+	fx := setup(t, WithRetryPolicy(RetryPolicy{MaxRetries: 2, InitialBackoff: time.Millisecond, AttemptTimeout: 100 * time.Millisecond}),
+		WithTimeout(time.Minute))
 	fx.handle("GetPlantillasWhatsapp", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // so the server notices when the client hangs up
 		if n.Add(1) == 1 {
@@ -297,7 +299,105 @@ func TestSlowReadIsRetriedWithAFreshTimeout(t *testing.T) {
 	})
 	_, err := fx.client.Templates(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, int32(2), n.Load(), "the timeout is per attempt")
+	assert.Equal(t, int32(2), n.Load(), "AttemptTimeout bounds each attempt; the retry had the call's time left")
+}
+
+// WithTimeout bounds the whole call: an attempt that uses it up leaves no time for a retry,
+// and neither does a Retry-After longer than what is left.
+func TestWithTimeoutBoundsTheWholeCall(t *testing.T) {
+	policy := WithRetryPolicy(RetryPolicy{MaxRetries: 10, InitialBackoff: time.Millisecond, MaxBackoff: time.Minute})
+	t.Run("hanging attempts", func(t *testing.T) {
+		fx := setup(t, policy, WithTimeout(100*time.Millisecond))
+		var n atomic.Int32
+		fx.handle("GetPlantillasWhatsapp", func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		})
+		_, err := fx.client.Templates(context.Background())
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "WithTimeout")
+		assert.Equal(t, int32(1), n.Load(), "per attempt, a read would have been tried 11 times")
+	})
+	t.Run("waits between attempts", func(t *testing.T) {
+		fx := setup(t, policy, WithTimeout(200*time.Millisecond))
+		s := &script{answers: []func(http.ResponseWriter, *http.Request){status(503, "busy", "Retry-After", "30"), status(200, templatesOK)}}
+		fx.handle("GetPlantillasWhatsapp", s.serve)
+		_, err := fx.client.Templates(context.Background())
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "503")
+		assert.Equal(t, 1, s.count(), "the 30 s wait does not fit in the call's 200 ms")
+	})
+}
+
+// hangingDialer is a transport whose connections never complete: a connect still pending when a
+// timeout fires. It counts the dials.
+func hangingDialer(dials *atomic.Int32) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return &http.Client{Transport: tr}
+}
+
+func TestConnectPendingAtTimeoutIsNeverSent(t *testing.T) {
+	t.Run("WithTimeout", func(t *testing.T) {
+		var dials atomic.Int32
+		fx := setup(t, fastRetries(), WithTimeout(50*time.Millisecond), WithHTTPClient(hangingDialer(&dials)))
+		_, err := fx.client.SendText(context.Background(), "34600000001", "hola")
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, err, ErrOutcomeUnknown, "nothing was written: the send provably never left")
+		assert.Contains(t, err.Error(), "not sent")
+		assert.Zero(t, fx.hits.Load())
+	})
+	t.Run("AttemptTimeout is retried", func(t *testing.T) {
+		var dials atomic.Int32
+		fx := setup(t, WithRetryPolicy(RetryPolicy{MaxRetries: 2, InitialBackoff: time.Millisecond, AttemptTimeout: 20 * time.Millisecond}),
+			WithTimeout(time.Minute), WithHTTPClient(hangingDialer(&dials)))
+		_, err := fx.client.SendText(context.Background(), "34600000001", "hola")
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+		assert.Contains(t, err.Error(), "AttemptTimeout")
+		assert.Equal(t, int32(3), dials.Load(), "a send that never left is retried per the policy")
+		assert.Zero(t, fx.hits.Load())
+	})
+}
+
+func TestTLSFailureIsNeverSent(t *testing.T) {
+	var conns, requests atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		writeReply(w, 200, sendOK)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake errors are expected
+	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	// The client does not trust the test server's certificate: the handshake fails before any
+	// byte of the request is written.
+	c, err := NewClient(testUser, testToken, WithBaseURL(srv.URL+"/v7/"), fastRetries(), WithAuthCooldown(0))
+	require.NoError(t, err)
+	_, err = c.SendText(context.Background(), "34600000001", "hola")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+	assert.Contains(t, err.Error(), "not sent")
+	assert.Contains(t, err.Error(), "certificate")
+	assert.Zero(t, requests.Load(), "the server saw no request")
+	assert.Equal(t, int32(3), conns.Load(), "never sent, so retried per the policy (2 retries)")
+
+	// The same client over a transport that trusts the certificate sends once.
+	c, err = NewClient(testUser, testToken, WithBaseURL(srv.URL+"/v7/"), fastRetries(), WithHTTPClient(srv.Client()))
+	require.NoError(t, err)
+	_, err = c.SendText(context.Background(), "34600000001", "hola")
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), requests.Load())
 }
 
 func TestContextEndsTheRetries(t *testing.T) {
@@ -374,6 +474,39 @@ func TestRateLimitWaitsAndHonoursContext(t *testing.T) {
 	assert.Contains(t, err.Error(), "rate limiter")
 	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
 	assert.Equal(t, 1, s.count(), "the second send waited and never left")
+}
+
+func TestRateLimitWaitPastTheDeadline(t *testing.T) {
+	fx := setup(t, WithRateLimit(0.001, 1), WithTimeout(time.Hour)) // one call, then one every 1000 s
+	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(200, sendOK)}}
+	fx.handle("EnviarWHATSAPP", s.serve)
+	_, err := fx.client.SendText(context.Background(), "34600000001", "1")
+	require.NoError(t, err)
+
+	// The context's deadline comes long before the limiter's turn: fail at once, as a deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = fx.client.SendText(ctx, "34600000001", "2")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+	assert.Contains(t, err.Error(), "not sent")
+	assert.NoError(t, ctx.Err(), "it failed at once instead of waiting for the deadline")
+
+	// WithTimeout's bound is a deadline too.
+	fx2 := setup(t, WithRateLimit(0.001, 1), WithTimeout(time.Minute))
+	fx2.handle("EnviarWHATSAPP", s.serve)
+	_, err = fx2.client.SendText(context.Background(), "34600000001", "3")
+	require.NoError(t, err)
+	_, err = fx2.client.SendText(context.Background(), "34600000001", "4")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 2, s.count())
+
+	// A cancelled wait matches context.Canceled.
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	go cancel3()
+	_, err = fx.client.SendText(ctx3, "34600000001", "5")
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 2, s.count())
 }
 
 func TestRateLimitIsSharedAcrossGoroutines(t *testing.T) {
