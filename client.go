@@ -179,7 +179,8 @@ func WithUserAgent(ua string) Option {
 
 // WithTemplateCacheTTL sets how long [Client.SendChecked] and [Client.TemplateByName] keep the
 // template list and each template's variables before asking the API again (default 10 minutes;
-// 0 turns the cache off).
+// 0 turns the cache off). Concurrent fetches of the same thing are merged into one request
+// either way.
 func WithTemplateCacheTTL(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

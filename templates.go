@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
@@ -313,11 +315,15 @@ func lookupVar(v TemplateVariable, r Recipient) (field, value string, found bool
 	return "", "", false
 }
 
-// templateCache keeps the template list and details for a while, for checked sends.
+// templateCache keeps the template list and details for a while, for checked sends. Concurrent
+// fetches of the same thing are merged: however many goroutines find the cache cold, one request
+// goes out and all of them share its answer.
 type templateCache struct {
-	ttl time.Duration
+	ttl    time.Duration
+	flight singleflight.Group
 
 	mu      sync.Mutex
+	gen     uint64 // bumped by ForgetTemplates: a fetch begun before it is not kept
 	list    []TemplateInfo
 	listAt  time.Time
 	details map[string]cachedDetails
@@ -343,13 +349,29 @@ func copyDetails(d *TemplateDetails) *TemplateDetails {
 }
 
 // ForgetTemplates empties the template cache that checked sends use, for example after a
-// template was approved in the panel.
+// template was approved in the panel. A fetch already under way is not kept.
 func (c *Client) ForgetTemplates() {
 	tc := c.templates
 	tc.mu.Lock()
+	tc.gen++
 	tc.list, tc.listAt = nil, time.Time{}
 	clear(tc.details)
 	tc.mu.Unlock()
+}
+
+// share runs fetch once for every caller that asks for key at the same time, and waits for it
+// within ctx. The fetch runs on a context that keeps ctx's values but not its end, so a caller
+// that gives up does not fail the others (WithTimeout still bounds it); a failed fetch is
+// returned to every waiting caller and never kept.
+func (tc *templateCache) share(ctx context.Context, key string, fetch func(ctx context.Context) (any, error)) (any, error) {
+	shared := context.WithoutCancel(ctx)
+	ch := tc.flight.DoChan(key, func() (any, error) { return fetch(shared) })
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("mensatek: waiting for the template cache: %w", ctxError(ctx, ctx.Err()))
+	}
 }
 
 func (c *Client) cachedTemplates(ctx context.Context) ([]TemplateInfo, error) {
@@ -360,15 +382,24 @@ func (c *Client) cachedTemplates(ctx context.Context) ([]TemplateInfo, error) {
 		tc.mu.Unlock()
 		return list, nil
 	}
+	gen := tc.gen
 	tc.mu.Unlock()
-	list, err := c.Templates(ctx)
+	v, err := tc.share(ctx, "list@"+strconv.FormatUint(gen, 10), func(ctx context.Context) (any, error) {
+		list, err := c.Templates(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tc.mu.Lock()
+		if tc.gen == gen {
+			tc.list, tc.listAt = list, time.Now()
+		}
+		tc.mu.Unlock()
+		return list, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	tc.mu.Lock()
-	tc.list, tc.listAt = list, time.Now()
-	tc.mu.Unlock()
-	return list, nil
+	return v.([]TemplateInfo), nil
 }
 
 func (c *Client) cachedDetails(ctx context.Context, id string) (*TemplateDetails, error) {
@@ -378,17 +409,26 @@ func (c *Client) cachedDetails(ctx context.Context, id string) (*TemplateDetails
 		tc.mu.Unlock()
 		return copyDetails(e.d), nil
 	}
+	gen := tc.gen
 	tc.mu.Unlock()
-	d, err := c.TemplateVariables(ctx, id)
+	v, err := tc.share(ctx, "vars@"+strconv.FormatUint(gen, 10)+":"+id, func(ctx context.Context) (any, error) {
+		d, err := c.TemplateVariables(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if tc.ttl > 0 {
+			tc.mu.Lock()
+			if tc.gen == gen {
+				tc.details[id] = cachedDetails{d: copyDetails(d), at: time.Now()}
+			}
+			tc.mu.Unlock()
+		}
+		return d, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if tc.ttl > 0 {
-		tc.mu.Lock()
-		tc.details[id] = cachedDetails{d: copyDetails(d), at: time.Now()}
-		tc.mu.Unlock()
-	}
-	return d, nil
+	return copyDetails(v.(*TemplateDetails)), nil // each caller may change its own
 }
 
 // TemplateByName finds the template called name and returns it with its variables (API

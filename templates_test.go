@@ -416,6 +416,9 @@ type templateServer struct {
 	*fixture
 	lists, vars, sends atomic.Int64
 	sent               *calls
+	// onList, when set (before any request), runs on each list request after it is counted;
+	// it answers instead of the default when it returns true.
+	onList func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func newTemplateServer(t *testing.T, opts ...Option) *templateServer {
@@ -423,6 +426,9 @@ func newTemplateServer(t *testing.T, opts ...Option) *templateServer {
 	ts.handle("GetPlantillasWhatsapp", func(w http.ResponseWriter, r *http.Request) {
 		testRequest(t, r, "GetPlantillasWhatsapp")
 		ts.lists.Add(1)
+		if ts.onList != nil && ts.onList(w, r) {
+			return
+		}
 		writeReply(w, 200, refTemplatesReply)
 	})
 	ts.handle("GetVariablesPlantillaWhatsapp", func(w http.ResponseWriter, r *http.Request) {
@@ -618,4 +624,83 @@ func TestSendCheckedConcurrent(t *testing.T) {
 	assert.EqualValues(t, n, ts.sends.Load())
 	assert.LessOrEqual(t, ts.lists.Load(), int64(n))
 	assert.GreaterOrEqual(t, ts.lists.Load(), int64(1))
+}
+
+// However many goroutines find the cache cold, one list and one variables request go out.
+func TestTemplateCacheMergesConcurrentFetches(t *testing.T) {
+	const n = 50
+	ts := newTemplateServer(t)
+	release := make(chan struct{})
+	ts.onList = func(http.ResponseWriter, *http.Request) bool {
+		<-release // hold the first fetch while the others arrive
+		return false
+	}
+	var started, done sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		started.Add(1)
+		done.Add(1)
+		go func(i int) {
+			defer done.Done()
+			started.Done()
+			_, err := ts.client.SendTemplateChecked(context.Background(), "customer_welcome", goodRecipient(fmt.Sprintf("346000%05d", i)))
+			errs <- err
+		}(i)
+	}
+	started.Wait()
+	// Let the first fetch arrive before releasing it, so the others find it under way.
+	require.Eventually(t, func() bool { return ts.lists.Load() > 0 }, 10*time.Second, time.Millisecond)
+	close(release)
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, [3]int64{1, 1, n}, ts.counts(), "lists, variables, sends")
+}
+
+func TestTemplateCacheFetchSurvivesOneCallerGivingUp(t *testing.T) {
+	ts := newTemplateServer(t)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	ts.onList = func(http.ResponseWriter, *http.Request) bool {
+		close(arrived)
+		<-release
+		return false
+	}
+	impatient, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := ts.client.TemplateByName(impatient, "customer_welcome")
+		first <- err
+	}()
+	<-arrived
+	second := make(chan error, 1)
+	go func() {
+		_, err := ts.client.TemplateByName(context.Background(), "customer_welcome")
+		second <- err
+	}()
+	cancel()
+	require.ErrorIs(t, <-first, context.Canceled, "the caller that gave up returns at once")
+	close(release)
+	require.NoError(t, <-second, "the shared fetch went on for the others")
+	assert.Equal(t, int64(1), ts.lists.Load())
+}
+
+func TestTemplateCacheDoesNotKeepFailures(t *testing.T) {
+	ts := newTemplateServer(t)
+	var fail atomic.Bool
+	fail.Store(true)
+	ts.onList = func(w http.ResponseWriter, _ *http.Request) bool {
+		if fail.Load() {
+			writeReply(w, 503, "down")
+			return true
+		}
+		return false
+	}
+	_, err := ts.client.TemplateByName(context.Background(), "customer_welcome")
+	require.Error(t, err)
+	fail.Store(false)
+	_, err = ts.client.TemplateByName(context.Background(), "customer_welcome")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), ts.lists.Load(), "the failure was not kept")
 }
