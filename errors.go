@@ -23,7 +23,47 @@ var (
 	// retried automatically, since the API has no idempotency key: check the delivery reports
 	// (webhook) or the panel before sending again.
 	ErrOutcomeUnknown = errors.New("mensatek: outcome unknown, the message may have been sent")
+	// ErrTemplateNotFound: the account has no template of that name, as the API's template list
+	// says; the error is a [*TemplateError] listing the names there are.
+	ErrTemplateNotFound = errors.New("mensatek: template not found")
+	// ErrTemplateNotApproved: the template exists but Meta has not approved it (yet), so it
+	// cannot be sent; the error is a [*TemplateError] with its status.
+	ErrTemplateNotApproved = errors.New("mensatek: template not approved")
 )
+
+// TemplateError is a template that cannot be sent, as the API's template list or the template's
+// details say: one the account does not have, or one not approved. It matches
+// [ErrTemplateNotFound] or [ErrTemplateNotApproved]. It is not a [*ValidationError], since it was
+// learned from the server; it is still found before the send itself leaves.
+type TemplateError struct {
+	// Name is the template's name.
+	Name string
+	// Status is the template's status in Meta; empty when it was not found.
+	Status TemplateStatus
+	// Available lists the names of the account's templates when Name was not found.
+	Available []string
+
+	err error // ErrTemplateNotFound or ErrTemplateNotApproved
+}
+
+// Error names the template and what is wrong with it.
+func (e *TemplateError) Error() string {
+	if errors.Is(e.err, ErrTemplateNotFound) {
+		have := strings.Join(e.Available, ", ")
+		if have == "" {
+			have = "none"
+		}
+		return fmt.Sprintf("mensatek: no template named %q; the account has: %s", e.Name, have)
+	}
+	status := string(e.Status)
+	if status == "" {
+		status = "unknown"
+	}
+	return fmt.Sprintf("mensatek: template %q is not approved (status %s); only approved templates can be sent", e.Name, status)
+}
+
+// Unwrap returns the sentinel the error matches.
+func (e *TemplateError) Unwrap() error { return e.err }
 
 // Res codes the API documents; other negative codes exist and are kept as they come.
 const (
@@ -121,7 +161,7 @@ func (e *ResponseError) Error() string {
 
 // ValidationError is a local mistake found before any request left the process: a missing
 // recipient, a malformed phone, a text over WhatsApp's limits, a missing template variable.
-// Several recipients' mistakes come joined with [errors.Join]; [errors.As] finds the first.
+// Several mistakes come together as [ValidationErrors]; [errors.As] finds the first.
 type ValidationError struct {
 	// Field names what is wrong, as a Go path: "To[2].Phone", "Message.Body",
 	// "To[0].Vars[Valor-URL-Boton-0]".
@@ -136,6 +176,37 @@ func (e *ValidationError) Error() string {
 		return "mensatek: invalid request: " + e.Reason
 	}
 	return "mensatek: invalid " + e.Field + ": " + e.Reason
+}
+
+// ValidationErrors is every local mistake of a request, in order: [TemplateDetails.Validate]
+// returns one for all the recipients' problems, so a caller can range over them. It is never
+// empty when returned as an error.
+type ValidationErrors []*ValidationError
+
+// Error lists the mistakes, one per line.
+func (e ValidationErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, v := range e {
+		lines[i] = v.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns each mistake, so [errors.As] finds the first *ValidationError.
+func (e ValidationErrors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, v := range e {
+		errs[i] = v
+	}
+	return errs
+}
+
+// orNil returns e as an error, or nil when it holds no mistake (never a typed nil).
+func (e ValidationErrors) orNil() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return e
 }
 
 func invalid(field, format string, args ...any) *ValidationError {

@@ -75,14 +75,21 @@ func ExampleClient_SendTemplateChecked() {
 		Name:  "Pedro",
 		Vars:  map[string]string{"Valor-URL-Boton-0": "https://example.com/offer/REF123"},
 	})
-	var verr *mensatek.ValidationError
-	if errors.As(err, &verr) {
-		fmt.Println(verr.Field)
+	var problems mensatek.ValidationErrors
+	if errors.As(err, &problems) {
+		for _, p := range problems {
+			fmt.Println(p.Field)
+		}
 	}
 	fmt.Println(len(fake.Sent()), "sent")
+
+	// A template Meta has not approved yet is refused too, before the send.
+	_, err = client.SendTemplateChecked(context.Background(), "appointment_reminder", mensatek.Recipient{Phone: "34600000001"})
+	fmt.Println(errors.Is(err, mensatek.ErrTemplateNotApproved))
 	// Output:
 	// To[0].Vars[Variable_Cabecera_image]
 	// 0 sent
+	// true
 }
 
 func ExampleClient_Templates() {

@@ -17,14 +17,49 @@ import (
 
 // TemplateInfo describes one message template of the account, as GetPlantillasWhatsapp lists it.
 type TemplateInfo struct {
-	ID              string // idPlantilla, for TemplateVariables
-	Name            string // Nombre, for Template{Name: ...}
-	Language        string // Idioma, such as "es"
-	Category        string // Categoria: MARKETING, UTILITY or AUTHENTICATION
-	Status          string // Estado in Meta: APPROVED, PENDING, REJECTED, DISABLED, PAUSED, ...
-	Verified        bool   // Verificada: approved, so it can be sent
-	ParameterFormat string // FormatoParametros: POSITIONAL ({{1}}) or NAMED ({{Nombre}})
+	ID              string           // idPlantilla, for TemplateVariables
+	Name            string           // Nombre, for Template{Name: ...}
+	Language        string           // Idioma, such as "es"
+	Category        TemplateCategory // Categoria: MARKETING, UTILITY or AUTHENTICATION
+	Status          TemplateStatus   // Estado in Meta: APPROVED, PENDING, REJECTED, ...
+	Verified        bool             // Verificada: approved, so it can be sent
+	ParameterFormat ParameterFormat  // FormatoParametros: POSITIONAL ({{1}}) or NAMED ({{Nombre}})
 }
+
+// TemplateStatus is a template's state in Meta (Estado). A value the SDK does not list is kept
+// as it came.
+type TemplateStatus string
+
+// The template states Meta uses.
+const (
+	TemplateStatusApproved        TemplateStatus = "APPROVED"
+	TemplateStatusPending         TemplateStatus = "PENDING"
+	TemplateStatusRejected        TemplateStatus = "REJECTED"
+	TemplateStatusDisabled        TemplateStatus = "DISABLED"
+	TemplateStatusPaused          TemplateStatus = "PAUSED"
+	TemplateStatusInAppeal        TemplateStatus = "IN_APPEAL"
+	TemplateStatusPendingDeletion TemplateStatus = "PENDING_DELETION"
+)
+
+// TemplateCategory is a template's category in Meta (Categoria), which sets its price. A value
+// the SDK does not list is kept as it came.
+type TemplateCategory string
+
+// The template categories Meta uses.
+const (
+	TemplateCategoryMarketing      TemplateCategory = "MARKETING"
+	TemplateCategoryUtility        TemplateCategory = "UTILITY"
+	TemplateCategoryAuthentication TemplateCategory = "AUTHENTICATION"
+)
+
+// ParameterFormat says how a template's body names its parameters (FormatoParametros).
+type ParameterFormat string
+
+// The parameter formats Meta uses.
+const (
+	ParameterFormatPositional ParameterFormat = "POSITIONAL" // {{1}}, {{2}}, ...
+	ParameterFormatNamed      ParameterFormat = "NAMED"      // {{nombre}}, ...
+)
 
 // TemplateDetails is a template with the variables it expects, as GetVariablesPlantillaWhatsapp
 // returns them.
@@ -36,13 +71,24 @@ type TemplateDetails struct {
 
 // TemplateVariable is one value a template needs per recipient.
 type TemplateVariable struct {
-	Index    int    // the variable's number, from 1
-	Name     string // Nombre, such as "Destinatario" or "Producto"
-	Field    string // Campo: the Recipient.Vars key to set ("Variable_Cabecera_image", ...)
-	Location string // Donde: HEADER, BODY or BUTTONS; empty for the phone
-	Format   string // Formato: TELEFONO, TEXTO, URL, URL_IMAGEN, URL_DOCUMENTO, URL_VIDEO, ...
-	Example  string // Ejemplo: a sample value
+	Index    int              // the variable's number, from 1
+	Name     string           // Nombre, such as "Destinatario" or "Producto"
+	Field    string           // Campo: the Recipient.Vars key to set ("Variable_Cabecera_image", ...)
+	Location VariableLocation // Donde: HEADER, BODY or BUTTONS; empty for the phone
+	Format   VariableFormat   // Formato: TELEFONO, TEXTO, URL, URL_IMAGEN, URL_DOCUMENTO, URL_VIDEO, ...
+	Example  string           // Ejemplo: a sample value
 }
+
+// VariableLocation is where in a template a variable goes (Donde). A value the SDK does not list
+// is kept as it came.
+type VariableLocation string
+
+// The parts of a template a variable can fill.
+const (
+	VariableLocationHeader  VariableLocation = "HEADER"
+	VariableLocationBody    VariableLocation = "BODY"
+	VariableLocationButtons VariableLocation = "BUTTONS"
+)
 
 // Templates lists the account's templates, sorted by ID (API function GetPlantillasWhatsapp).
 func (c *Client) Templates(ctx context.Context) ([]TemplateInfo, error) {
@@ -88,14 +134,14 @@ func templateInfo(f wire.Fields) (TemplateInfo, error) {
 	t.ID, _ = f.String("IdPlantilla")
 	t.Name, _ = f.String("Nombre")
 	t.Language, _ = f.String("Idioma")
-	t.Category, _ = f.String("Categoria")
-	t.Status, _ = f.String("Estado")
-	t.ParameterFormat, _ = f.String("FormatoParametros")
+	t.Category = TemplateCategory(str(f, "Categoria"))
+	t.Status = TemplateStatus(str(f, "Estado"))
+	t.ParameterFormat = ParameterFormat(str(f, "FormatoParametros"))
 	v, ok, err := f.Int("Verificada")
 	if err != nil {
 		return t, fmt.Errorf("field Verificada: %w", err)
 	}
-	t.Verified = v == 1 || (!ok && strings.EqualFold(t.Status, "APPROVED"))
+	t.Verified = v == 1 || (!ok && strings.EqualFold(string(t.Status), string(TemplateStatusApproved)))
 	return t, nil
 }
 
@@ -164,8 +210,8 @@ func parseTemplateDetails(f wire.Fields) (*TemplateDetails, error) {
 		tv := TemplateVariable{Index: idx}
 		tv.Name, _ = vf.String("Nombre")
 		tv.Field, _ = vf.String("Campo")
-		tv.Location, _ = vf.String("Donde")
-		tv.Format, _ = vf.String("Formato")
+		tv.Location = VariableLocation(str(vf, "Donde"))
+		tv.Format = VariableFormat(str(vf, "Formato"))
 		tv.Example, _ = vf.String("Ejemplo")
 		d.Variables = append(d.Variables, tv)
 	}
@@ -173,14 +219,18 @@ func parseTemplateDetails(f wire.Fields) (*TemplateDetails, error) {
 	return d, nil
 }
 
-// Variable formats the API names (Formato). Any other format is checked as non-empty text.
+// VariableFormat is the kind of value a template variable takes (Formato). A value the SDK does
+// not list is kept as it came, and checked as text.
+type VariableFormat string
+
+// The variable formats the API names. Any other format is checked as text.
 const (
-	FormatPhone    = "TELEFONO"
-	FormatText     = "TEXTO"
-	FormatURL      = "URL"
-	FormatImageURL = "URL_IMAGEN"
-	FormatDocURL   = "URL_DOCUMENTO"
-	FormatVideoURL = "URL_VIDEO"
+	FormatPhone    VariableFormat = "TELEFONO"
+	FormatText     VariableFormat = "TEXTO"
+	FormatURL      VariableFormat = "URL"
+	FormatImageURL VariableFormat = "URL_IMAGEN"
+	FormatDocURL   VariableFormat = "URL_DOCUMENTO"
+	FormatVideoURL VariableFormat = "URL_VIDEO"
 )
 
 // Validate checks that the template can be sent to these recipients: it is approved, there is at
@@ -190,32 +240,35 @@ const (
 // that WhatsApp accepts in a template (no line break, no tab, no more than 4 spaces in a row:
 // Meta refuses such a send after the API took it, so a spreadsheet cell with a line break in a
 // name is caught here, before anything is spent).
-// Every problem is a *ValidationError naming the recipient and variable ("To[3].Vars[Nombre]");
-// several come joined with errors.Join.
+//
+// A template that is not approved is a [*TemplateError] matching [ErrTemplateNotApproved]. The
+// recipients' problems are [ValidationErrors], every one a *ValidationError naming the recipient
+// and variable ("To[3].Vars[Nombre]"), in order.
 func (d *TemplateDetails) Validate(to ...Recipient) error {
 	if d == nil {
 		return invalid("Template", "no template details")
 	}
 	if !d.Verified {
-		return invalid("Template", "template %q is not approved (status %s); only approved templates can be sent", d.Name, orNone(d.Status))
+		return &TemplateError{Name: d.Name, Status: d.Status, err: ErrTemplateNotApproved}
 	}
 	if len(to) == 0 {
 		return invalid("To", "at least one recipient is required")
 	}
-	var errs []error
+	var errs ValidationErrors
 	for i, r := range to {
-		errs = append(errs, d.recipientErrors(fmt.Sprintf("To[%d].", i), r)...)
+		errs = d.appendRecipientErrors(errs, fmt.Sprintf("To[%d].", i), r)
 	}
-	return errors.Join(errs...)
+	return errs.orNil()
 }
 
 // ValidateRecipient checks one recipient's variables as [TemplateDetails.Validate] does, without
-// the approval check, so a caller can sort good rows from bad ones.
+// the approval check, so a caller can sort good rows from bad ones. Its problems are
+// [ValidationErrors] with paths relative to the recipient ("Vars[Nombre]").
 func (d *TemplateDetails) ValidateRecipient(r Recipient) error {
 	if d == nil {
 		return invalid("Template", "no template details")
 	}
-	return errors.Join(d.recipientErrors("", r)...)
+	return d.appendRecipientErrors(nil, "", r).orNil()
 }
 
 func orNone(s string) string {
@@ -225,10 +278,9 @@ func orNone(s string) string {
 	return s
 }
 
-func (d *TemplateDetails) recipientErrors(prefix string, r Recipient) []error {
-	var errs []error
+func (d *TemplateDetails) appendRecipientErrors(errs ValidationErrors, prefix string, r Recipient) ValidationErrors {
 	if _, err := normalizePhone(prefix+"Phone", r.Phone); err != nil {
-		errs = append(errs, err)
+		errs = appendValidation(errs, err)
 	}
 	for _, v := range d.Variables {
 		field, value, found := lookupVar(v, r)
@@ -241,21 +293,21 @@ func (d *TemplateDetails) recipientErrors(prefix string, r Recipient) []error {
 			if key == "" {
 				key = v.Name
 			}
-			reason := fmt.Sprintf("missing variable %d (%s, %s)", v.Index, v.Name, strings.ToLower(orNone(v.Format)))
+			reason := fmt.Sprintf("missing variable %d (%s, %s)", v.Index, v.Name, strings.ToLower(orNone(string(v.Format))))
 			if v.Example != "" {
 				reason += fmt.Sprintf("; for example %q", v.Example)
 			}
 			errs = append(errs, &ValidationError{Field: prefix + "Vars[" + key + "]", Reason: reason})
 			continue
 		}
-		switch strings.ToUpper(v.Format) {
+		switch VariableFormat(strings.ToUpper(string(v.Format))) {
 		case FormatPhone:
 			if _, err := normalizePhone(path, value); err != nil {
-				errs = append(errs, err)
+				errs = appendValidation(errs, err)
 			}
 		case FormatURL, FormatImageURL, FormatDocURL, FormatVideoURL:
 			if err := checkURL(path, value); err != nil {
-				errs = append(errs, err)
+				errs = appendValidation(errs, err)
 			}
 		default:
 			if reason := metaTextProblem(value); reason != "" {
@@ -264,6 +316,15 @@ func (d *TemplateDetails) recipientErrors(prefix string, r Recipient) []error {
 		}
 	}
 	return errs
+}
+
+// appendValidation adds the *ValidationError err holds (the local checks return nothing else).
+func appendValidation(errs ValidationErrors, err error) ValidationErrors {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		ve = &ValidationError{Reason: err.Error()}
+	}
+	return append(errs, ve)
 }
 
 // metaTextProblem says why Meta would refuse value as a template's text parameter: it may hold
@@ -364,6 +425,9 @@ func (c *Client) ForgetTemplates() {
 // that gives up does not fail the others (WithTimeout still bounds it); a failed fetch is
 // returned to every waiting caller and never kept.
 func (tc *templateCache) share(ctx context.Context, key string, fetch func(ctx context.Context) (any, error)) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mensatek: template cache: not sent: %w", ctxError(ctx, err))
+	}
 	shared := context.WithoutCancel(ctx)
 	ch := tc.flight.DoChan(key, func() (any, error) { return fetch(shared) })
 	select {
@@ -434,7 +498,8 @@ func (c *Client) cachedDetails(ctx context.Context, id string) (*TemplateDetails
 // TemplateByName finds the template called name and returns it with its variables (API
 // functions GetPlantillasWhatsapp and GetVariablesPlantillaWhatsapp), through a cache kept for
 // WithTemplateCacheTTL. When several templates share the name (one per language), an approved
-// one is preferred. An unknown name is a *ValidationError listing the names there are.
+// one is preferred. An unknown name is a [*TemplateError] matching [ErrTemplateNotFound] and
+// listing the names there are.
 func (c *Client) TemplateByName(ctx context.Context, name string) (*TemplateDetails, error) {
 	if err := checkRequired("Message.Name", name, MaxTemplateNameLength); err != nil {
 		return nil, err
@@ -459,15 +524,16 @@ func (c *Client) TemplateByName(ctx context.Context, name string) (*TemplateDeta
 			names = append(names, t.Name)
 		}
 		sort.Strings(names)
-		return nil, invalid("Message.Name", "no template named %q; the account has: %s", name, strings.Join(names, ", "))
+		return nil, &TemplateError{Name: name, Available: names, err: ErrTemplateNotFound}
 	}
 	return c.cachedDetails(ctx, best.ID)
 }
 
 // SendChecked sends like [Client.Send], but first checks a [Template] message against the
 // template's variables ([Client.TemplateByName], then [TemplateDetails.Validate]), so a campaign
-// with a missing or malformed variable, or a template that is not approved, fails with a
-// *ValidationError before it costs anything. Other message types are sent as by Send.
+// that would fail fails before it costs anything: a missing or malformed variable with
+// [ValidationErrors], an unknown template with [ErrTemplateNotFound], one not approved with
+// [ErrTemplateNotApproved]. Other message types are sent as by Send.
 func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult, error) {
 	var name string
 	switch m := req.Message.(type) {

@@ -2,8 +2,10 @@ package mensatek
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -270,7 +272,7 @@ func TestTemplateDetailsValidate(t *testing.T) {
 		{"several good recipients", refDetails(), []Recipient{goodRecipient("34600000001"), goodRecipient("0034600000002")}, ""},
 
 		{"nil details", nil, []Recipient{goodRecipient("34600000001")}, "Template"},
-		{"unapproved template", unapproved, []Recipient{goodRecipient("34600000001")}, "Template"},
+
 		{"no recipients", refDetails(), nil, "To"},
 		{"variable 1 is the phone: empty", refDetails(), []Recipient{with(func(r *Recipient) { r.Phone = "" })}, "To[0].Phone"},
 		{"variable 1 is the phone: malformed", refDetails(), []Recipient{with(func(r *Recipient) { r.Phone = "600" })}, "To[0].Phone"},
@@ -307,8 +309,43 @@ func TestTemplateDetailsValidate(t *testing.T) {
 	}
 }
 
+func TestTemplateDetailsValidateNotApproved(t *testing.T) {
+	d := refDetails()
+	d.Verified, d.Status = false, TemplateStatusPending
+	err := d.Validate(goodRecipient("34600000001"))
+	require.ErrorIs(t, err, ErrTemplateNotApproved)
+	var te *TemplateError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "customer_welcome", te.Name)
+	assert.Equal(t, TemplateStatusPending, te.Status)
+	var ve *ValidationError
+	assert.False(t, errors.As(err, &ve), "learned from the server, so not a ValidationError")
+	assert.Contains(t, err.Error(), `template "customer_welcome" is not approved (status PENDING)`)
+}
+
+func TestValidationErrorsRange(t *testing.T) {
+	bad := goodRecipient("34600000002")
+	delete(bad.Vars, "Variable_Cabecera_image")
+	bad.Name = "Ana\nB"
+	err := refDetails().Validate(goodRecipient("34600000001"), bad, Recipient{Phone: "1"})
+	var verrs ValidationErrors
+	require.ErrorAs(t, err, &verrs)
+	var fields []string
+	for _, ve := range verrs {
+		fields = append(fields, ve.Field)
+	}
+	assert.Equal(t, []string{"To[1].Name", "To[1].Vars[Variable_Cabecera_image]", "To[2].Phone", "To[2].Vars[Nombre]",
+		"To[2].Vars[Variable_Cabecera_image]", "To[2].Vars[Valor-URL-Boton-0]"}, fields)
+	assert.Equal(t, len(verrs), strings.Count(err.Error(), "\n")+1, "one line per problem")
+	var first *ValidationError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, "To[1].Name", first.Field)
+	assert.NoError(t, refDetails().Validate(goodRecipient("34600000001")), "no problem is a nil error, not an empty slice")
+	assert.Nil(t, refDetails().ValidateRecipient(goodRecipient("34600000001")))
+}
+
 func TestTemplateDetailsValidateFormats(t *testing.T) {
-	details := func(format string) *TemplateDetails {
+	details := func(format VariableFormat) *TemplateDetails {
 		return &TemplateDetails{
 			TemplateInfo: TemplateInfo{Name: "t", Verified: true},
 			Variables: []TemplateVariable{
@@ -318,8 +355,9 @@ func TestTemplateDetailsValidateFormats(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		format, value string
-		ok            bool
+		format VariableFormat
+		value  string
+		ok     bool
 	}{
 		{"TELEFONO", "+34 600 000 002", true},
 		{"TELEFONO", "0034600000002", true},
@@ -346,7 +384,7 @@ func TestTemplateDetailsValidateFormats(t *testing.T) {
 		{"", "", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.format+"="+tt.value, func(t *testing.T) {
+		t.Run(string(tt.format)+"="+tt.value, func(t *testing.T) {
 			r := Recipient{Phone: "34600000001", Vars: map[string]string{"Campo2": tt.value}}
 			err := details(tt.format).Validate(r)
 			if tt.ok {
@@ -504,9 +542,6 @@ func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
 		wantField string
 	}{
 		{"a recipient misses a variable", SendRequest{To: []Recipient{goodRecipient("34600000001"), missing}, Message: Template{Name: "customer_welcome"}}, "To[1].Vars[Valor-URL-Boton-0]"},
-		{"unknown template", SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "no_such_template"}}, "Message.Name"},
-		{"template name in another case", SendRequest{To: []Recipient{goodRecipient("34600000001")}, Message: Template{Name: "Customer_Welcome"}}, "Message.Name"},
-		{"template not approved", SendRequest{To: []Recipient{{Phone: "34600000001"}}, Message: Template{Name: "appointment_reminder"}}, "Template"},
 		{"a line break in a name", SendRequest{To: []Recipient{goodRecipient("34600000001"), func() Recipient {
 			r := goodRecipient("34600000002")
 			r.Name = "Ana\r\nGarcía"
@@ -522,6 +557,30 @@ func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
 			var ve *ValidationError
 			require.ErrorAs(t, err, &ve)
 			assert.Equal(t, tt.wantField, ve.Field, "error: %v", err)
+			assert.Zero(t, ts.sends.Load(), "a send left")
+		})
+	}
+
+	for _, tt := range []struct {
+		name, template string
+		is             error
+		status         TemplateStatus
+	}{
+		{"unknown template", "no_such_template", ErrTemplateNotFound, ""},
+		{"template name in another case", "Customer_Welcome", ErrTemplateNotFound, ""},
+		{"template not approved", "appointment_reminder", ErrTemplateNotApproved, TemplateStatusPending},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTemplateServer(t)
+			res, err := ts.client.SendChecked(context.Background(), SendRequest{To: []Recipient{{Phone: "34600000001"}}, Message: Template{Name: tt.template}})
+			assert.Nil(t, res)
+			require.ErrorIs(t, err, tt.is)
+			var te *TemplateError
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, tt.template, te.Name)
+			assert.Equal(t, tt.status, te.Status)
+			var ve *ValidationError
+			assert.False(t, errors.As(err, &ve), "learned from the server: not a ValidationError")
 			assert.Zero(t, ts.sends.Load(), "a send left")
 		})
 	}

@@ -63,9 +63,9 @@ func (ev *Event) Key() string {
 // ({"type":"text","text":{"body":"hi"}}) forms are read, and Raw always keeps the JSON: a type
 // this SDK does not know is delivered with only Type, Text (when there is one) and Raw.
 type InboundMessage struct {
-	// Type is the message's type: text, image, document, audio, video, sticker, location,
-	// contacts, interactive (button_reply, list_reply, nfm_reply), button, reaction, or another.
-	Type string
+	// Type is the message's type, lower case: one of the InboundType constants, or another
+	// type as WhatsApp named it.
+	Type InboundType
 	// Text is the message's readable text: the text itself, a media caption, the title of the
 	// button or row tapped, a completed flow's body, a template button's text, or a reaction's
 	// emoji.
@@ -90,6 +90,37 @@ type InboundMessage struct {
 	// Raw is Mensaje exactly as received.
 	Raw json.RawMessage
 }
+
+// InboundType is the type of a message a customer sent, as WhatsApp names it, lower case. A type
+// the SDK does not list is kept as it came (and its message still delivered, with Raw).
+type InboundType string
+
+// The inbound message types the SDK decodes into typed parts.
+const (
+	InboundTypeText        InboundType = "text"
+	InboundTypeImage       InboundType = "image"
+	InboundTypeDocument    InboundType = "document"
+	InboundTypeAudio       InboundType = "audio"
+	InboundTypeVideo       InboundType = "video"
+	InboundTypeSticker     InboundType = "sticker"
+	InboundTypeVoice       InboundType = "voice"
+	InboundTypeLocation    InboundType = "location"
+	InboundTypeContacts    InboundType = "contacts"
+	InboundTypeInteractive InboundType = "interactive"  // a reply button, a list row or a completed flow
+	InboundTypeButtonReply InboundType = "button_reply" // the flat form of a reply button
+	InboundTypeListReply   InboundType = "list_reply"   // the flat form of a list row
+	InboundTypeButton      InboundType = "button"       // a template's quick-reply button
+	InboundTypeReaction    InboundType = "reaction"
+)
+
+// ReplyKind says what a customer chose in an interactive message.
+type ReplyKind string
+
+// The kinds of interactive reply.
+const (
+	ReplyKindButton ReplyKind = "button_reply" // one of your ReplyButtons
+	ReplyKindList   ReplyKind = "list_reply"   // a row of your List
+)
 
 // InboundMedia is a file a customer sent; download it with [Client.DownloadMedia] and the
 // event's MessageID and Phone.
@@ -119,8 +150,8 @@ type InboundContact struct {
 
 // InteractiveReply is the reply button or list row a customer chose.
 type InteractiveReply struct {
-	Kind        string // "button_reply" or "list_reply"
-	ID          string // the ReplyButton.ID or ListRow.ID you sent
+	Kind        ReplyKind // ReplyKindButton or ReplyKindList
+	ID          string    // the ReplyButton.ID or ListRow.ID you sent
 	Title       string
 	Description string // list rows only
 }
@@ -363,27 +394,27 @@ func parseInbound(raw json.RawMessage, eventType string) (*InboundMessage, error
 		}
 		if !strings.HasPrefix(t, "{") || !json.Valid([]byte(t)) {
 			// Plain text, or JSON we cannot read: deliver it as text, never refuse it.
-			typ := eventType
+			typ := InboundType(eventType)
 			if typ == "" {
-				typ = "text"
+				typ = InboundTypeText
 			}
 			return &InboundMessage{Type: typ, Text: s, Raw: json.RawMessage(wire.AppendString(nil, s))}, nil
 		}
 		body = []byte(t)
 	}
 	if len(body) == 0 || body[0] != '{' {
-		return &InboundMessage{Type: eventType, Text: wire.Text(body), Raw: append(json.RawMessage(nil), raw...)}, nil
+		return &InboundMessage{Type: InboundType(eventType), Text: wire.Text(body), Raw: append(json.RawMessage(nil), raw...)}, nil
 	}
 	f, err := wire.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
 	m := &InboundMessage{Raw: append(json.RawMessage(nil), body...)}
-	m.Type, _ = f.String("type")
-	if m.Type == "" {
-		m.Type = eventType
+	typ := str(f, "type")
+	if typ == "" {
+		typ = eventType
 	}
-	m.Type = strings.ToLower(strings.TrimSpace(m.Type))
+	m.Type = InboundType(strings.ToLower(strings.TrimSpace(typ)))
 	if ctx, ok := f.Raw("context"); ok {
 		if cf, err := wire.DecodeObject(ctx); err == nil {
 			m.Context, _ = cf.String("id", "message_id")
@@ -420,7 +451,7 @@ func object(f wire.Fields, key string) (wire.Fields, bool) {
 	return p, err == nil
 }
 
-func interactiveReply(kind string, q wire.Fields) *InteractiveReply {
+func interactiveReply(kind ReplyKind, q wire.Fields) *InteractiveReply {
 	return &InteractiveReply{Kind: kind, ID: str(q, "id"), Title: str(q, "title"), Description: str(q, "description")}
 }
 
@@ -459,7 +490,7 @@ func decodeInbound(m *InboundMessage, f wire.Fields) {
 			m.Text = str(f, "text", "body")
 		}
 	case "image", "document", "audio", "video", "sticker", "voice":
-		p := part(f, m.Type)
+		p := part(f, string(m.Type))
 		md := &InboundMedia{
 			ID:       str(p, "id", "media_id"),
 			MimeType: str(p, "mime_type", "mimetype"),
@@ -506,7 +537,7 @@ func decodeInbound(m *InboundMessage, f wire.Fields) {
 		switch kind {
 		case "button_reply", "list_reply":
 			if q, ok := object(p, kind); ok {
-				m.Reply = interactiveReply(kind, q)
+				m.Reply = interactiveReply(ReplyKind(kind), q)
 				m.Text = m.Reply.Title
 			}
 		case "nfm_reply":
@@ -517,7 +548,7 @@ func decodeInbound(m *InboundMessage, f wire.Fields) {
 		}
 	case "button_reply", "list_reply":
 		// The flat form: the message itself is the reply.
-		m.Reply = interactiveReply(m.Type, part(f, m.Type))
+		m.Reply = interactiveReply(ReplyKind(m.Type), part(f, string(m.Type)))
 		m.Text = m.Reply.Title
 	case "button":
 		p := part(f, "button")

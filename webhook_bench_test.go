@@ -36,7 +36,7 @@ func handWrittenWebhook(fn func(*Event) error) http.HandlerFunc {
 		}
 		ev := &Event{Service: p.Servicio, Direction: Direction(p.Direccion), Status: st, Phone: p.Telefono,
 			ProfileName: p.NombreDestinatario, Time: at, MessageID: id, Reference: p.Referencia, Type: p.Tipo,
-			Message: &InboundMessage{Type: m.Type, Text: m.Text, Raw: json.RawMessage(p.Mensaje)}}
+			Message: &InboundMessage{Type: InboundType(m.Type), Text: m.Text, Raw: json.RawMessage(p.Mensaje)}}
 		if err := fn(ev); err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

@@ -58,7 +58,7 @@ func TestParseWebhookReferenceExample(t *testing.T) {
 	assert.True(t, ev.Time.Equal(want), "time %v, want %v", ev.Time, want)
 	assert.Equal(t, "2020-12-03T10:14:24Z", ev.Time.UTC().Format(time.RFC3339), "Madrid is UTC+1 in winter")
 	require.NotNil(t, ev.Message)
-	assert.Equal(t, "text", ev.Message.Type)
+	assert.Equal(t, InboundTypeText, ev.Message.Type)
 	assert.Equal(t, "This is the message you have received", ev.Message.Text)
 	assert.JSONEq(t, `{"type":"text","text":"This is the message you have received"}`, string(ev.Message.Raw))
 	assert.Empty(t, ev.Extra)
@@ -168,7 +168,7 @@ func TestInboundMessageShapes(t *testing.T) {
 			`{"type":"interactive","id":"wamid.ABC","interactive":{"type":"product_reply","id":"p"}}`,
 		} {
 			m := inbound(t, raw)
-			assert.Equal(t, "interactive", m.Type, raw)
+			assert.Equal(t, InboundTypeInteractive, m.Type, raw)
 			assert.Nil(t, m.Reply, raw)
 			assert.Nil(t, m.Flow, raw)
 			assert.JSONEq(t, raw, string(m.Raw))
@@ -202,14 +202,14 @@ func TestInboundMessageShapes(t *testing.T) {
 	})
 	t.Run("unknown type is delivered", func(t *testing.T) {
 		m := inbound(t, `{"type":"order","order":{"catalog_id":"1"},"text":"see order"}`)
-		assert.Equal(t, "order", m.Type)
+		assert.Equal(t, InboundType("order"), m.Type, "an unknown type is kept")
 		assert.Equal(t, "see order", m.Text)
 	})
 	t.Run("plain text Mensaje", func(t *testing.T) {
 		body := url.Values{"Direccion": {"INPUT"}, "Tipo": {"text"}, "Mensaje": {"just words {"}}
 		ev, err := ParseWebhook(webhookRequest(t, "application/x-www-form-urlencoded", body.Encode()))
 		require.NoError(t, err)
-		assert.Equal(t, "text", ev.Message.Type)
+		assert.Equal(t, InboundTypeText, ev.Message.Type)
 		assert.Equal(t, "just words {", ev.Message.Text)
 	})
 	t.Run("Mensaje as a JSON object", func(t *testing.T) {

@@ -63,6 +63,11 @@ type Result struct {
 // and returns a *ValidationError before anything is sent. A send that may have reached the
 // server without a usable answer returns an error matching ErrOutcomeUnknown and is never
 // repeated: check the delivery reports before sending it again.
+//
+// Send returns a result and an error together in one case only: the API accepted the send
+// (Res > 0), so the message went out, but a field of its reply could not be read. The result
+// then holds what was read (Sent from Res at least), and the error matches ErrOutcomeUnknown and
+// wraps a *ResponseError naming the field. In every other case exactly one of them is nil.
 func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
 	body, err := encodeSend(&req)
 	if err != nil {

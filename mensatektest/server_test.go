@@ -400,8 +400,7 @@ func TestTemplateSendsAreRefusedLikeTheService(t *testing.T) {
 	// A checked send finds the problem before any send request leaves.
 	before := srv.Calls(mensatek.OpSend)
 	_, err = c.SendTemplateChecked(ctx, "appointment_reminder", mensatek.Recipient{Phone: "34600000001", Name: "Ana"})
-	var verr *mensatek.ValidationError
-	require.ErrorAs(t, err, &verr)
+	require.ErrorIs(t, err, mensatek.ErrTemplateNotApproved)
 	assert.Equal(t, before, srv.Calls(mensatek.OpSend))
 	assert.Equal(t, 1, srv.Calls(mensatek.OpTemplates))
 }

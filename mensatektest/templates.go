@@ -90,7 +90,7 @@ func (s *Server) AddTemplate(t mensatek.TemplateDetails) string {
 	if t.Status == "" {
 		t.Status = "APPROVED"
 	}
-	t.Verified = strings.EqualFold(t.Status, "APPROVED")
+	t.Verified = strings.EqualFold(string(t.Status), "APPROVED")
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,10 +232,10 @@ func (s *Server) templateVariables(f wire.Fields) []kv {
 		{"IdPlantilla", t.ID},
 		{"Nombre", t.Name},
 		{"Idioma", t.Language},
-		{"Categoria", t.Category},
-		{"Estado", t.Status},
+		{"Categoria", string(t.Category)},
+		{"Estado", string(t.Status)},
 		{"Verificada", verified(t)},
-		{"FormatoParametros", t.ParameterFormat},
+		{"FormatoParametros", string(t.ParameterFormat)},
 		{"Total", strconv.Itoa(len(t.Variables))},
 		{"Variables", overEscape(string(b))},
 		{"Cred", formatNumber(s.credits)},
@@ -251,10 +251,10 @@ func verified(t mensatek.TemplateDetails) string {
 
 // appendMember writes `"name": "value"` and a comma (when more follow) and a line break, as
 // the reference's examples lay out Plantillas and Variables.
-func appendMember(b []byte, name, value string, more bool) []byte {
+func appendMember[T ~string](b []byte, name string, value T, more bool) []byte {
 	b = wire.AppendString(b, name)
 	b = append(b, ": "...)
-	b = wire.AppendString(b, value)
+	b = wire.AppendString(b, string(value))
 	if more {
 		b = append(b, ',')
 	}

@@ -88,7 +88,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, mensatek.ErrOutcomeUnknown):
 		return exitNetwork
-	case errors.As(err, &verr):
+	case errors.As(err, &verr), errors.Is(err, mensatek.ErrTemplateNotFound), errors.Is(err, mensatek.ErrTemplateNotApproved):
 		return exitValidation
 	case errors.As(err, &aerr), errors.As(err, &rerr):
 		return exitAPI
@@ -133,7 +133,8 @@ func oneLine(err error) string {
 
 // sanitize replaces control characters, so that text from the network cannot move the cursor or
 // change the terminal.
-func sanitize(s string) string {
+func sanitize[T ~string](v T) string {
+	s := string(v)
 	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return '?'

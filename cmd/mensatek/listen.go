@@ -96,7 +96,7 @@ func toEventJSON(ev *mensatek.Event) eventJSON {
 	if m == nil {
 		return out
 	}
-	mj := &messageJSON{Type: m.Type, Text: m.Text, Context: m.Context}
+	mj := &messageJSON{Type: string(m.Type), Text: m.Text, Context: m.Context}
 	if len(m.Raw) > 0 {
 		if json.Valid(m.Raw) {
 			raw := m.Raw
@@ -116,7 +116,7 @@ func toEventJSON(ev *mensatek.Event) eventJSON {
 		mj.Contacts = append(mj.Contacts, contactJSON{Name: c.Name, Phones: c.Phones, Emails: c.Emails})
 	}
 	if r := m.Reply; r != nil {
-		mj.Reply = &replyJSON{Kind: r.Kind, ID: r.ID, Title: r.Title, Description: r.Description}
+		mj.Reply = &replyJSON{Kind: string(r.Kind), ID: r.ID, Title: r.Title, Description: r.Description}
 	}
 	if b := m.Button; b != nil {
 		mj.Button = &buttonJSON{Payload: b.Payload, Text: b.Text}

@@ -179,7 +179,7 @@ func describeVar(v mensatek.TemplateVariable) string {
 	if col == "" {
 		col = v.Name
 	}
-	return fmt.Sprintf("%s (variable %d, %s)", col, v.Index, strings.ToLower(v.Format))
+	return fmt.Sprintf("%s (variable %d, %s)", col, v.Index, strings.ToLower(string(v.Format)))
 }
 
 func (c *columns) cell(r sheetRow, i int) string {

@@ -32,8 +32,8 @@ type variableJSON struct {
 }
 
 func toTemplateJSON(t mensatek.TemplateInfo) templateJSON {
-	return templateJSON{ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category,
-		Status: t.Status, Verified: t.Verified, ParameterFormat: t.ParameterFormat}
+	return templateJSON{ID: t.ID, Name: t.Name, Language: t.Language, Category: string(t.Category),
+		Status: string(t.Status), Verified: t.Verified, ParameterFormat: string(t.ParameterFormat)}
 }
 
 func runTemplates(ctx context.Context, args []string, s *sys) int {
@@ -128,7 +128,7 @@ Give the template's ID as 'mensatek templates' lists it, or its name. Pass each 
 		out.Variables = make([]variableJSON, 0, len(d.Variables))
 		for _, v := range d.Variables {
 			out.Variables = append(out.Variables, variableJSON{Index: v.Index, Name: v.Name, Field: v.Field,
-				Where: v.Location, Format: v.Format, Example: v.Example})
+				Where: string(v.Location), Format: string(v.Format), Example: v.Example})
 		}
 		return s.output(name, writeJSON(s.stdout, out))
 	}

@@ -95,10 +95,10 @@ func run(to, templateName string) error {
 	for i, r := range campaign {
 		if err := details.ValidateRecipient(r); err != nil {
 			fmt.Printf("  row %d rejected:\n", i+1)
-			var all interface{ Unwrap() []error }
-			if errors.As(err, &all) {
-				for _, e := range all.Unwrap() {
-					fmt.Printf("    - %v\n", e)
+			var problems mensatek.ValidationErrors
+			if errors.As(err, &problems) {
+				for _, p := range problems {
+					fmt.Printf("    - %s: %s\n", p.Field, p.Reason)
 				}
 			} else {
 				fmt.Printf("    - %v\n", err)
@@ -201,6 +201,8 @@ func explain(err error) error {
 	switch {
 	case errors.As(err, &verr):
 		return fmt.Errorf("fix the request: %w", err)
+	case errors.Is(err, mensatek.ErrTemplateNotFound), errors.Is(err, mensatek.ErrTemplateNotApproved):
+		return fmt.Errorf("check the template's name and its approval in the panel: %w", err)
 	case errors.Is(err, mensatek.ErrAuthentication):
 		return fmt.Errorf("check MENSATEK_API_USER and MENSATEK_API_TOKEN: %w", err)
 	case errors.Is(err, mensatek.ErrOutcomeUnknown):
