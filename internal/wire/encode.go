@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
-	"unsafe"
 )
 
 const hex = "0123456789abcdef"
@@ -17,13 +16,17 @@ const hex = "0123456789abcdef"
 // U+FFFD, like encoding/json; it leaves <, > and & as they are.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	dst = AppendEscaped(dst, unsafe.Slice(unsafe.StringData(s), len(s))) // read only
+	dst = appendEscaped(dst, s)
 	return append(dst, '"')
 }
 
 // AppendEscaped appends b escaped as the inside of a JSON string literal, without the quotes.
 // Writing JSON text through it embeds that JSON as a string value in one pass, with no copy.
-func AppendEscaped(dst []byte, b []byte) []byte {
+func AppendEscaped(dst []byte, b []byte) []byte { return appendEscaped(dst, b) }
+
+// appendEscaped is the one escaper for strings and byte slices: generic, so neither is copied
+// into the other's type to be escaped.
+func appendEscaped[T string | []byte](dst []byte, b T) []byte {
 	start := 0
 	for i := 0; i < len(b); {
 		c := b[i]
@@ -49,7 +52,8 @@ func AppendEscaped(dst []byte, b []byte) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune(b[i:])
+		// At most 4 bytes: for a []byte the conversion uses a buffer on the stack.
+		r, size := utf8.DecodeRuneInString(string(b[i:min(i+utf8.UTFMax, len(b))]))
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, b[start:i]...)
 			dst = append(dst, `\ufffd`...)

@@ -520,3 +520,42 @@ const (
 	refPlantillas = `"{\n\\\"572863982585983\\\": {\n\\\"Nombre\\\": \\\"customer_welcome\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"MARKETING\\\",\n\\\"Estado\\\": \\\"APPROVED\\\",\n\\\"Verificada\\\": 1,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n},\n\\\"572863982585984\\\": {\n\\\"Nombre\\\": \\\"appointment_reminder\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"UTILITY\\\",\n\\\"Estado\\\": \\\"PENDING\\\",\n\\\"Verificada\\\": 0,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n}\n}\n"`
 	refVariables  = `"{\n\\\"1\\\": {\n\\\"Nombre\\\": \\\"Destinatario\\\",\n\\\"Campo\\\": \\\"Telefono\\\",\n\\\"Donde\\\": \\\"\\\",\n\\\"Formato\\\": \\\"TELEFONO\\\",\n\\\"Ejemplo\\\": \\\"34600000000\\\"\n},\n\\\"2\\\": {\n\\\"Nombre\\\": \\\"Nombre\\\",\n\\\"Campo\\\": \\\"Nombre\\\",\n\\\"Donde\\\": \\\"BODY\\\",\n\\\"Formato\\\": \\\"TEXTO\\\",\n\\\"Ejemplo\\\": \\\"Sample value\\\"\n},\n\\\"3\\\": {\n\\\"Nombre\\\": \\\"Header IMAGE\\\",\n\\\"Campo\\\": \\\"Variable_Cabecera_image\\\",\n\\\"Donde\\\": \\\"HEADER\\\",\n\\\"Formato\\\": \\\"URL_IMAGEN\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/img/banner.jpg\\\"\n},\n\\\"4\\\": {\n\\\"Nombre\\\": \\\"Producto\\\",\n\\\"Campo\\\": \\\"Valor-URL-Boton-0\\\",\n\\\"Donde\\\": \\\"BUTTONS\\\",\n\\\"Formato\\\": \\\"URL\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/offer/REF123\\\"\n}\n}\n"`
 )
+
+// FuzzAppendString compares the hand-written string encoder with encoding/json: the same text
+// comes back when either is decoded (invalid UTF-8 becoming U+FFFD in both), and the bytes are
+// escaped the same way for []byte and string input.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "hola", "José \"Pepe\" <a&b>", "a\\b\n\r\t\x00\x1f\x7f", "\u2028\u2029", "😁 \xff\xfe mixed \xc3", "\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ours := AppendString(nil, s)
+		if !json.Valid(ours) {
+			t.Fatalf("AppendString(%q) = %s: not valid JSON", s, ours)
+		}
+		var got string
+		if err := json.Unmarshal(ours, &got); err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		if err := json.Unmarshal(theirs, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("AppendString(%q) decodes to %q; encoding/json's to %q", s, got, want)
+		}
+		if esc := AppendEscaped(nil, []byte(s)); !bytes.Equal(esc, ours[1:len(ours)-1]) {
+			t.Fatalf("AppendEscaped(%q) = %s; AppendString gives %s", s, esc, ours)
+		}
+		// Embedded twice, as Destinatarios and Datosmensaje are: decoding twice gives it back.
+		outer := AppendString(nil, string(ours))
+		var inner string
+		if err := json.Unmarshal(outer, &inner); err != nil || inner != string(ours) {
+			t.Fatalf("embedding %s as a string: %q, %v", ours, inner, err)
+		}
+	})
+}
