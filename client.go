@@ -69,7 +69,8 @@ type Client struct {
 	templates    *templateCache
 	retry        RetryPolicy
 	authCooldown time.Duration
-	limiter      *rate.Limiter // nil: no limit; shared by every goroutine
+	limiter      *rate.Limiter    // nil: no limit; shared by every goroutine
+	now          func() time.Time // the clock of the auth cooldown; tests replace it
 
 	mu           sync.Mutex
 	credits      float64
@@ -255,6 +256,7 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		retry:        cfg.retry,
 		authCooldown: cfg.authCooldown,
 		limiter:      cfg.limiter,
+		now:          time.Now,
 	}
 	return c, nil
 }

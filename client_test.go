@@ -148,6 +148,7 @@ func testRequest(t *testing.T, r *http.Request, function string) map[string]any 
 }
 
 func TestNewClientRefusesEmptyCredentials(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ user, token, want string }{
 		{"", testToken, "empty API user"},
 		{"  ", testToken, "empty API user"},
@@ -164,6 +165,7 @@ func TestNewClientRefusesEmptyCredentials(t *testing.T) {
 }
 
 func TestNewClientDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(testUser, testToken)
 	require.NoError(t, err)
 	assert.Equal(t, DefaultBaseURL, c.BaseURL())
@@ -187,6 +189,7 @@ func TestNewClientDefaults(t *testing.T) {
 }
 
 func TestNewClientOptionErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		opt  Option
@@ -212,6 +215,7 @@ func TestNewClientOptionErrors(t *testing.T) {
 }
 
 func TestWithBaseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want string // want "" means an error
 		wantErr  string
@@ -262,6 +266,7 @@ func TestWithBaseURL(t *testing.T) {
 }
 
 func TestBaseURLWithAndWithoutSlash(t *testing.T) {
+	t.Parallel()
 	for _, suffix := range []string{"/v7", "/v7/"} {
 		t.Run(suffix, func(t *testing.T) {
 			fx := setup(t)
@@ -285,6 +290,7 @@ func TestBaseURLWithAndWithoutSlash(t *testing.T) {
 
 // Every operation posts JSON with Resp "JSON" to base URL + function name, with Basic auth.
 func TestEveryCallIsAuthenticatedJSONPost(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		function string
 		reply    string
@@ -371,6 +377,7 @@ func extraSendFields(function string) int {
 }
 
 func TestWithEndpoint(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	c := newTestClient(t, fx.server.URL+"/v7/",
 		WithEndpoint(OpTyping, "SetTypingWhatsapp"),
@@ -390,6 +397,7 @@ func TestWithEndpoint(t *testing.T) {
 }
 
 func TestWithEndpointInvalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		op       Operation
 		function string
@@ -415,6 +423,7 @@ func TestWithEndpointInvalid(t *testing.T) {
 }
 
 func TestWithUserAgent(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		opts []Option
@@ -449,7 +458,10 @@ func slowHandler(t *testing.T) http.HandlerFunc {
 }
 
 func TestWithTimeout(t *testing.T) {
-	fx := setup(t, WithTimeout(50*time.Millisecond))
+	t.Parallel()
+	// Long enough that the request is surely written before it fires, even under -race on a
+	// loaded machine: the send is then an unknown outcome, not a request that never left.
+	fx := setup(t, WithTimeout(time.Second))
 	fx.handle("GetPlantillasWhatsapp", slowHandler(t))
 	fx.handle("EnviarWHATSAPP", slowHandler(t))
 
@@ -469,7 +481,8 @@ func TestWithTimeout(t *testing.T) {
 
 // A timeout while the reply's body is arriving is still a timeout.
 func TestWithTimeoutDuringBody(t *testing.T) {
-	fx := setup(t, WithTimeout(100*time.Millisecond))
+	t.Parallel()
+	fx := setup(t, WithTimeout(time.Second))
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	stall := func(w http.ResponseWriter, r *http.Request) {
@@ -497,6 +510,7 @@ func TestWithTimeoutDuringBody(t *testing.T) {
 }
 
 func TestContextDeadline(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.handle("GetPlantillasWhatsapp", slowHandler(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -506,6 +520,7 @@ func TestContextDeadline(t *testing.T) {
 }
 
 func TestCancelledContextSendsNothing(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -538,6 +553,7 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 }
 
 func TestCredits(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	var reply atomic.Value
 	fx.handle("EnviarWHATSAPP", func(w http.ResponseWriter, r *http.Request) {
@@ -595,6 +611,7 @@ func TestCredits(t *testing.T) {
 }
 
 func TestClientFormatHidesCredentials(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(testUser, testToken)
 	require.NoError(t, err)
 	type holder struct {
@@ -657,6 +674,7 @@ func newLogger(level slog.Level) (*slog.Logger, *logBuffer) {
 }
 
 func TestWithLogger(t *testing.T) {
+	t.Parallel()
 	logger, buf := newLogger(slog.LevelDebug)
 	fx := setup(t, WithLogger(logger))
 	const (
@@ -714,6 +732,7 @@ func TestWithLogger(t *testing.T) {
 }
 
 func TestWithLoggerAboveDebugIsQuiet(t *testing.T) {
+	t.Parallel()
 	logger, buf := newLogger(slog.LevelInfo)
 	fx := setup(t, WithLogger(logger))
 	fx.reply(t, "EnviarWHATSAPP", 200, okSendReply)
@@ -724,6 +743,7 @@ func TestWithLoggerAboveDebugIsQuiet(t *testing.T) {
 
 // A plain-http loopback call with Basic auth must not make resty log its insecure-auth warning.
 func TestNoRestyWarnings(t *testing.T) {
+	t.Parallel()
 	logger, buf := newLogger(slog.LevelDebug)
 	fx := setup(t, WithLogger(logger))
 	fx.reply(t, "EnviarWHATSAPP", 200, okSendReply)
@@ -737,6 +757,7 @@ func TestNoRestyWarnings(t *testing.T) {
 
 // httpmock.ActivateNonDefault on the *http.Client given to WithHTTPClient, after NewClient.
 func TestHTTPMockActivateNonDefault(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{}
 	c, err := NewClient(testUser, testToken, WithHTTPClient(hc))
 	require.NoError(t, err)
@@ -792,6 +813,7 @@ func TestHTTPMockTransport(t *testing.T) {
 
 // The client never follows a redirect: a redirected POST would turn into a GET without its body.
 func TestRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.handle("EnviarWHATSAPP", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/elsewhere", http.StatusFound)
@@ -805,6 +827,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 
 // One client shared by many goroutines sending at once (run with -race).
 func TestConcurrentSends(t *testing.T) {
+	t.Parallel()
 	const n = 64
 	fx := setup(t)
 	var seq atomic.Int64
@@ -859,6 +882,7 @@ func closedPortURL(t *testing.T) string {
 }
 
 func TestErrorsNeverShowCredentials(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.handle("EnviarWHATSAPP", func(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, 500, "internal error")

@@ -27,6 +27,7 @@ func assertOnly(t *testing.T, err error, want ...error) {
 }
 
 func TestAPIErrorCodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		status   int
@@ -83,6 +84,7 @@ func TestAPIErrorCodes(t *testing.T) {
 }
 
 func TestAPIErrorText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  APIError
 		want string
@@ -101,6 +103,7 @@ func TestAPIErrorText(t *testing.T) {
 }
 
 func TestHTTPStatusErrors(t *testing.T) {
+	t.Parallel()
 	html := "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>" + strings.Repeat("<p>nginx upstream error</p>", 400) + "</body></html>"
 	tests := []struct {
 		name        string
@@ -160,6 +163,7 @@ func TestHTTPStatusErrors(t *testing.T) {
 
 // Replies with a 2xx status that cannot be read.
 func TestUnreadableReplies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		body       string
@@ -225,6 +229,7 @@ func errAs[T error](t *testing.T, err error) T {
 }
 
 func TestReplyExcerptIsPrintable(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.reply(t, "GetPlantillasWhatsapp", http.StatusOK, "\x00\x01garbage\xff\xfe\nmore")
 	_, err := fx.client.Templates(context.Background())
@@ -245,6 +250,7 @@ func hangUp(w http.ResponseWriter, r *http.Request) {
 // Faults after the request may have reached the server: for a send they match
 // ErrOutcomeUnknown (and still the underlying error); for a read they do not.
 func TestOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		handler  http.HandlerFunc
@@ -320,6 +326,7 @@ func TestOutcomeUnknown(t *testing.T) {
 
 // A 5xx that carries a negative Res is a refusal, not an unknown outcome.
 func TestServerErrorWithResIsRefusal(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.reply(t, "EnviarWHATSAPP", http.StatusInternalServerError, `{"Res":"-3","Error":"Teléfono no válido"}`)
 	_, err := fx.client.SendText(context.Background(), "34600000001", "hola")
@@ -328,6 +335,7 @@ func TestServerErrorWithResIsRefusal(t *testing.T) {
 
 // A request that provably never left (nothing listens) is not an unknown outcome.
 func TestDialErrorIsNotOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, closedPortURL(t))
 	_, err := c.SendText(context.Background(), "34600000001", "hola")
 	require.Error(t, err)
@@ -340,6 +348,7 @@ func TestDialErrorIsNotOutcomeUnknown(t *testing.T) {
 }
 
 func TestOutcomeErrorUnwrap(t *testing.T) {
+	t.Parallel()
 	cause := &APIError{Operation: OpSend, HTTPStatus: 502, Message: "Bad Gateway"}
 	err := error(&outcomeError{op: OpSend, cause: cause})
 	assert.ErrorIs(t, err, ErrOutcomeUnknown)
@@ -351,12 +360,14 @@ func TestOutcomeErrorUnwrap(t *testing.T) {
 }
 
 func TestValidationErrorText(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "mensatek: invalid To[2].Phone: phone number is empty",
 		(&ValidationError{Field: "To[2].Phone", Reason: "phone number is empty"}).Error())
 	assert.Equal(t, "mensatek: invalid request: no recipients", (&ValidationError{Reason: "no recipients"}).Error())
 }
 
 func TestResponseErrorText(t *testing.T) {
+	t.Parallel()
 	err := &ResponseError{Operation: OpTemplates, HTTPStatus: 200, Reason: "empty reply"}
 	assert.Equal(t, "mensatek: templates: unreadable reply (HTTP 200): empty reply", err.Error())
 	err.Excerpt = "<html>"

@@ -233,6 +233,7 @@ func waitLimiter(ctx context.Context, l interface{ Wait(context.Context) error }
 type authCooldownError struct {
 	op    Operation
 	at    time.Time // when the API refused the credentials
+	now   time.Time // when this call was refused
 	until time.Time
 	cause error
 }
@@ -240,7 +241,7 @@ type authCooldownError struct {
 func (e *authCooldownError) Error() string {
 	return fmt.Sprintf("mensatek: %s: not sent: the API refused the credentials %s ago, so calls fail fast until %s "+
 		"to avoid the provider's spam block (WithAuthCooldown); fix the credentials: %s",
-		e.op, time.Since(e.at).Round(time.Second), e.until.Format(time.TimeOnly), strings.TrimPrefix(e.cause.Error(), "mensatek: "))
+		e.op, e.now.Sub(e.at).Round(time.Second), e.until.Format(time.TimeOnly), strings.TrimPrefix(e.cause.Error(), "mensatek: "))
 }
 
 func (e *authCooldownError) Unwrap() []error { return []error{ErrAuthentication, e.cause} }
@@ -253,10 +254,10 @@ func (c *Client) checkCooldown(op Operation) error {
 	c.mu.Lock()
 	at, cause := c.authFailedAt, c.authErr
 	c.mu.Unlock()
-	if cause == nil || time.Since(at) >= c.authCooldown {
+	if cause == nil || c.now().Sub(at) >= c.authCooldown {
 		return nil
 	}
-	return &authCooldownError{op: op, at: at, until: at.Add(c.authCooldown), cause: cause}
+	return &authCooldownError{op: op, at: at, now: c.now(), until: at.Add(c.authCooldown), cause: cause}
 }
 
 // noteOutcome starts the cooldown after the API refused the credentials, and ends it after any
@@ -273,7 +274,7 @@ func (c *Client) noteOutcome(err error) {
 	}
 	c.mu.Lock()
 	if refused {
-		c.authFailedAt, c.authErr = time.Now(), apiErr
+		c.authFailedAt, c.authErr = c.now(), apiErr
 	} else {
 		c.authErr = nil
 	}

@@ -68,6 +68,7 @@ func status(code int, body string, header ...string) func(w http.ResponseWriter,
 }
 
 func TestRetryPolicyOptions(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, RetryPolicy{MaxRetries: 2, InitialBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}, DefaultRetryPolicy())
 	c, err := NewClient("u", "t")
 	require.NoError(t, err)
@@ -87,6 +88,7 @@ func TestRetryPolicyOptions(t *testing.T) {
 }
 
 func TestBackoffAndRetryAfter(t *testing.T) {
+	t.Parallel()
 	p := RetryPolicy{MaxRetries: 5, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
 	for n, bound := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 5: time.Second, 9: time.Second} {
 		for i := 0; i < 50; i++ {
@@ -107,6 +109,7 @@ func TestBackoffAndRetryAfter(t *testing.T) {
 }
 
 func TestReadsRetryOnServerErrors(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{http.StatusRequestTimeout, http.StatusTooManyRequests, 500, 502, 503, 504} {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			fx := setup(t, fastRetries())
@@ -120,6 +123,7 @@ func TestReadsRetryOnServerErrors(t *testing.T) {
 }
 
 func TestReadsGiveUpAfterMaxRetries(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, fastRetries())
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(503, "down")}}
 	fx.handle("GetPlantillasWhatsapp", s.serve)
@@ -131,6 +135,7 @@ func TestReadsGiveUpAfterMaxRetries(t *testing.T) {
 }
 
 func TestTypingRetriesOnDroppedConnection(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, fastRetries())
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){hangUp, status(200, `[{"Res":"1","Cred":"5"}]`)}}
 	fx.handle("EscribiendoWhatsapp", s.serve)
@@ -140,6 +145,7 @@ func TestTypingRetriesOnDroppedConnection(t *testing.T) {
 }
 
 func TestSendIsNeverRepeatedWhenItMayHaveArrived(t *testing.T) {
+	t.Parallel()
 	slow := func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -156,7 +162,7 @@ func TestSendIsNeverRepeatedWhenItMayHaveArrived(t *testing.T) {
 		{"500 then 200", status(500, ""), nil, nil},
 		{"connection dropped after the request", hangUp, nil, nil},
 		{"truncated reply", status(200, `[{"Res":"1","idMens`), nil, nil},
-		{"timeout after the request was written", slow, []Option{WithTimeout(50 * time.Millisecond)}, []error{context.DeadlineExceeded}},
+		{"timeout after the request was written", slow, []Option{WithTimeout(time.Second)}, []error{context.DeadlineExceeded}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,6 +188,7 @@ func TestSendIsNeverRepeatedWhenItMayHaveArrived(t *testing.T) {
 }
 
 func TestSendRetriesOn429WithTheSameBody(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, fastRetries())
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){
 		status(429, "slow down", "Retry-After", "0"), status(429, "slow down"), status(200, sendOK)}}
@@ -198,6 +205,7 @@ func TestSendRetriesOn429WithTheSameBody(t *testing.T) {
 }
 
 func TestRetryAfterLongerThanThePolicyStops(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, fastRetries())
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(429, "", "Retry-After", "3600"), status(200, sendOK)}}
 	fx.handle("EnviarWHATSAPP", s.serve)
@@ -210,6 +218,7 @@ func TestRetryAfterLongerThanThePolicyStops(t *testing.T) {
 }
 
 func TestAPIRefusalsAreNeverRetried(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -247,6 +256,7 @@ func (d *dialFailOnce) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestSendRetriesWhenItProvablyNeverLeft(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{Transport: &dialFailOnce{next: http.DefaultTransport}}
 	fx := setup(t, fastRetries(), WithHTTPClient(hc))
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(200, sendOK)}}
@@ -265,6 +275,7 @@ func TestSendRetriesWhenItProvablyNeverLeft(t *testing.T) {
 }
 
 func TestHTTPMockConnectionFailures(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{}
 	mt := httpmock.NewMockTransport()
 	hc.Transport = mt
@@ -286,8 +297,9 @@ func TestHTTPMockConnectionFailures(t *testing.T) {
 }
 
 func TestSlowAttemptIsRetriedWithAttemptTimeout(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
-	fx := setup(t, WithRetryPolicy(RetryPolicy{MaxRetries: 2, InitialBackoff: time.Millisecond, AttemptTimeout: 100 * time.Millisecond}),
+	fx := setup(t, WithRetryPolicy(RetryPolicy{MaxRetries: 2, InitialBackoff: time.Millisecond, AttemptTimeout: 500 * time.Millisecond}),
 		WithTimeout(time.Minute))
 	fx.handle("GetPlantillasWhatsapp", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // so the server notices when the client hangs up
@@ -305,6 +317,7 @@ func TestSlowAttemptIsRetriedWithAttemptTimeout(t *testing.T) {
 // WithTimeout bounds the whole call: an attempt that uses it up leaves no time for a retry,
 // and neither does a Retry-After longer than what is left.
 func TestWithTimeoutBoundsTheWholeCall(t *testing.T) {
+	t.Parallel()
 	policy := WithRetryPolicy(RetryPolicy{MaxRetries: 10, InitialBackoff: time.Millisecond, MaxBackoff: time.Minute})
 	t.Run("hanging attempts", func(t *testing.T) {
 		fx := setup(t, policy, WithTimeout(100*time.Millisecond))
@@ -320,13 +333,13 @@ func TestWithTimeoutBoundsTheWholeCall(t *testing.T) {
 		assert.Equal(t, int32(1), n.Load(), "per attempt, a read would have been tried 11 times")
 	})
 	t.Run("waits between attempts", func(t *testing.T) {
-		fx := setup(t, policy, WithTimeout(200*time.Millisecond))
+		fx := setup(t, policy, WithTimeout(2*time.Second))
 		s := &script{answers: []func(http.ResponseWriter, *http.Request){status(503, "busy", "Retry-After", "30"), status(200, templatesOK)}}
 		fx.handle("GetPlantillasWhatsapp", s.serve)
 		_, err := fx.client.Templates(context.Background())
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Contains(t, err.Error(), "503")
-		assert.Equal(t, 1, s.count(), "the 30 s wait does not fit in the call's 200 ms")
+		assert.Equal(t, 1, s.count(), "the 30 s wait does not fit in the call's 2 s")
 	})
 }
 
@@ -343,6 +356,7 @@ func hangingDialer(dials *atomic.Int32) *http.Client {
 }
 
 func TestConnectPendingAtTimeoutIsNeverSent(t *testing.T) {
+	t.Parallel()
 	t.Run("WithTimeout", func(t *testing.T) {
 		var dials atomic.Int32
 		fx := setup(t, fastRetries(), WithTimeout(50*time.Millisecond), WithHTTPClient(hangingDialer(&dials)))
@@ -366,6 +380,7 @@ func TestConnectPendingAtTimeoutIsNeverSent(t *testing.T) {
 }
 
 func TestTLSFailureIsNeverSent(t *testing.T) {
+	t.Parallel()
 	var conns, requests atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -401,16 +416,18 @@ func TestTLSFailureIsNeverSent(t *testing.T) {
 }
 
 func TestContextEndsTheRetries(t *testing.T) {
-	fx := setup(t, WithRetryPolicy(RetryPolicy{MaxRetries: 5, InitialBackoff: time.Hour, MaxBackoff: time.Hour}))
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel when the client logs the retry it is about to wait for: the first attempt has
+	// failed, and the hour-long wait has begun (or is about to).
+	onRetry := slog.New(handlerFunc(func(r slog.Record) {
+		if r.Message == "mensatek retry" {
+			cancel()
+		}
+	}))
+	fx := setup(t, WithRetryPolicy(RetryPolicy{MaxRetries: 5, InitialBackoff: time.Hour, MaxBackoff: time.Hour}), WithLogger(onRetry))
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(503, "down")}}
 	fx.handle("GetPlantillasWhatsapp", s.serve)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for s.count() == 0 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
 	_, err := fx.client.Templates(ctx)
 	require.ErrorIs(t, err, context.Canceled, "the wait before the retry ended with the context")
 	var apiErr *APIError
@@ -419,6 +436,7 @@ func TestContextEndsTheRetries(t *testing.T) {
 }
 
 func TestAuthCooldown(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, WithAuthCooldown(time.Hour))
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(200, `[{"Res":"-1","Error":"Usuario o token incorrecto"}]`)}}
 	fx.handle("GetPlantillasWhatsapp", s.serve)
@@ -447,21 +465,27 @@ func TestAuthCooldown(t *testing.T) {
 }
 
 func TestAuthCooldownEnds(t *testing.T) {
-	fx := setup(t, WithAuthCooldown(20*time.Millisecond))
+	t.Parallel()
+	fx := setup(t, WithAuthCooldown(time.Minute))
+	clock := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	fx.client.now = func() time.Time { return clock }
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(401, "no"), status(200, templatesOK)}}
 	fx.handle("GetPlantillasWhatsapp", s.serve)
 	_, err := fx.client.Templates(context.Background())
 	require.ErrorIs(t, err, ErrAuthentication)
+	clock = clock.Add(59 * time.Second)
 	_, err = fx.client.Templates(context.Background())
 	require.ErrorIs(t, err, ErrAuthentication)
+	assert.Contains(t, err.Error(), "refused the credentials 59s ago")
 	assert.Equal(t, 1, s.count())
-	time.Sleep(30 * time.Millisecond)
+	clock = clock.Add(time.Second)
 	_, err = fx.client.Templates(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 2, s.count())
 }
 
 func TestRateLimitWaitsAndHonoursContext(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, WithRateLimit(0.001, 1)) // one call, then one every 1000 s
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(200, sendOK)}}
 	fx.handle("EnviarWHATSAPP", s.serve)
@@ -477,6 +501,7 @@ func TestRateLimitWaitsAndHonoursContext(t *testing.T) {
 }
 
 func TestRateLimitWaitPastTheDeadline(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, WithRateLimit(0.001, 1), WithTimeout(time.Hour)) // one call, then one every 1000 s
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(200, sendOK)}}
 	fx.handle("EnviarWHATSAPP", s.serve)
@@ -510,6 +535,7 @@ func TestRateLimitWaitPastTheDeadline(t *testing.T) {
 }
 
 func TestRateLimitIsSharedAcrossGoroutines(t *testing.T) {
+	t.Parallel()
 	fx := setup(t, WithRateLimit(2000, 4))
 	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(200, sendOK)}}
 	fx.handle("EnviarWHATSAPP", s.serve)
@@ -527,6 +553,7 @@ func TestRateLimitIsSharedAcrossGoroutines(t *testing.T) {
 }
 
 func TestConnectionsAreReused(t *testing.T) {
+	t.Parallel()
 	var conns atomic.Int32
 	var n atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -557,6 +584,7 @@ func TestConnectionsAreReused(t *testing.T) {
 }
 
 func TestHugeReplyIsCutWithoutReadingItAll(t *testing.T) {
+	t.Parallel()
 	var written atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -579,6 +607,7 @@ func TestHugeReplyIsCutWithoutReadingItAll(t *testing.T) {
 }
 
 func TestRetriesAreLogged(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fx := setup(t, fastRetries(), WithLogger(logger))
@@ -590,3 +619,14 @@ func TestRetriesAreLogged(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(buf.String(), "mensatek call"))
 	assert.NotContains(t, buf.String(), testToken)
 }
+
+// handlerFunc is a slog.Handler at debug level that hands each record to a function.
+type handlerFunc func(slog.Record)
+
+func (h handlerFunc) Enabled(context.Context, slog.Level) bool { return true }
+func (h handlerFunc) Handle(_ context.Context, r slog.Record) error {
+	h(r)
+	return nil
+}
+func (h handlerFunc) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h handlerFunc) WithGroup(string) slog.Handler      { return h }

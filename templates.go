@@ -449,6 +449,14 @@ func (c *Client) cachedTemplates(ctx context.Context) ([]TemplateInfo, error) {
 	gen := tc.gen
 	tc.mu.Unlock()
 	v, err := tc.share(ctx, "list@"+strconv.FormatUint(gen, 10), func(ctx context.Context) (any, error) {
+		// A fetch that ended between our look at the cache and this one filled it.
+		tc.mu.Lock()
+		if tc.fresh(tc.listAt) && tc.gen == gen {
+			list := tc.list
+			tc.mu.Unlock()
+			return list, nil
+		}
+		tc.mu.Unlock()
 		list, err := c.Templates(ctx)
 		if err != nil {
 			return nil, err
@@ -476,6 +484,12 @@ func (c *Client) cachedDetails(ctx context.Context, id string) (*TemplateDetails
 	gen := tc.gen
 	tc.mu.Unlock()
 	v, err := tc.share(ctx, "vars@"+strconv.FormatUint(gen, 10)+":"+id, func(ctx context.Context) (any, error) {
+		tc.mu.Lock()
+		if e, ok := tc.details[id]; ok && tc.fresh(e.at) && tc.gen == gen {
+			tc.mu.Unlock()
+			return e.d, nil
+		}
+		tc.mu.Unlock()
 		d, err := c.TemplateVariables(ctx, id)
 		if err != nil {
 			return nil, err

@@ -70,6 +70,7 @@ func goodRecipient(phone string) Recipient {
 }
 
 func TestTemplatesReferenceReply(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	rec := fx.reply(t, "GetPlantillasWhatsapp", http.StatusOK, refTemplatesReply)
 	got, err := fx.client.Templates(context.Background())
@@ -82,6 +83,7 @@ func TestTemplatesReferenceReply(t *testing.T) {
 }
 
 func TestTemplatesForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		reply string
@@ -135,6 +137,7 @@ func TestTemplatesForms(t *testing.T) {
 }
 
 func TestTemplatesUnreadable(t *testing.T) {
+	t.Parallel()
 	for _, reply := range []string{
 		`{"Res":"1","Plantillas":"not json"}`,
 		`{"Res":"1","Plantillas":12}`,
@@ -156,6 +159,7 @@ func TestTemplatesUnreadable(t *testing.T) {
 }
 
 func TestTemplateVariablesReferenceReply(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	rec := fx.reply(t, "GetVariablesPlantillaWhatsapp", http.StatusOK, refVariablesReply)
 	got, err := fx.client.TemplateVariables(context.Background(), "572863982585983")
@@ -165,6 +169,7 @@ func TestTemplateVariablesReferenceReply(t *testing.T) {
 }
 
 func TestTemplateVariablesForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		reply string
@@ -224,6 +229,7 @@ func TestTemplateVariablesForms(t *testing.T) {
 }
 
 func TestTemplateVariablesUnreadable(t *testing.T) {
+	t.Parallel()
 	for _, reply := range []string{
 		`{"Res":1,"Variables":{"x":{"Campo":"a"}}}`,
 		`{"Res":1,"Variables":{"0":{"Campo":"a"}}}`,
@@ -245,6 +251,7 @@ func TestTemplateVariablesUnreadable(t *testing.T) {
 }
 
 func TestTemplateDetailsValidate(t *testing.T) {
+	t.Parallel()
 	unapproved := refDetails()
 	unapproved.Verified, unapproved.Status = false, "PENDING"
 	with := func(mod func(r *Recipient)) Recipient {
@@ -310,6 +317,7 @@ func TestTemplateDetailsValidate(t *testing.T) {
 }
 
 func TestTemplateDetailsValidateNotApproved(t *testing.T) {
+	t.Parallel()
 	d := refDetails()
 	d.Verified, d.Status = false, TemplateStatusPending
 	err := d.Validate(goodRecipient("34600000001"))
@@ -324,6 +332,7 @@ func TestTemplateDetailsValidateNotApproved(t *testing.T) {
 }
 
 func TestValidationErrorsRange(t *testing.T) {
+	t.Parallel()
 	bad := goodRecipient("34600000002")
 	delete(bad.Vars, "Variable_Cabecera_image")
 	bad.Name = "Ana\nB"
@@ -345,6 +354,7 @@ func TestValidationErrorsRange(t *testing.T) {
 }
 
 func TestTemplateDetailsValidateFormats(t *testing.T) {
+	t.Parallel()
 	details := func(format VariableFormat) *TemplateDetails {
 		return &TemplateDetails{
 			TemplateInfo: TemplateInfo{Name: "t", Verified: true},
@@ -405,6 +415,7 @@ func TestTemplateDetailsValidateFormats(t *testing.T) {
 }
 
 func TestTemplateDetailsValidateJoinsErrors(t *testing.T) {
+	t.Parallel()
 	bad0 := goodRecipient("12")                      // bad phone
 	delete(bad0.Vars, "Variable_Cabecera_image")     // and a missing image
 	bad2 := goodRecipient("34600000003")             //
@@ -431,6 +442,7 @@ func TestTemplateDetailsValidateJoinsErrors(t *testing.T) {
 }
 
 func TestTemplateDetailsValidateRecipient(t *testing.T) {
+	t.Parallel()
 	d := refDetails()
 	d.Verified = false // not checked here
 	assert.NoError(t, d.ValidateRecipient(goodRecipient("34600000001")))
@@ -496,6 +508,7 @@ func (ts *templateServer) counts() [3]int64 {
 }
 
 func TestSendCheckedCachesTemplates(t *testing.T) {
+	t.Parallel()
 	ts := newTemplateServer(t)
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
@@ -521,6 +534,7 @@ func TestSendCheckedCachesTemplates(t *testing.T) {
 }
 
 func TestSendCheckedWithoutCache(t *testing.T) {
+	t.Parallel()
 	for _, ttl := range []time.Duration{0, time.Nanosecond} {
 		t.Run(ttl.String(), func(t *testing.T) {
 			ts := newTemplateServer(t, WithTemplateCacheTTL(ttl))
@@ -534,6 +548,7 @@ func TestSendCheckedWithoutCache(t *testing.T) {
 }
 
 func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
+	t.Parallel()
 	missing := goodRecipient("34600000002")
 	delete(missing.Vars, "Valor-URL-Boton-0")
 	tests := []struct {
@@ -595,6 +610,7 @@ func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
 }
 
 func TestSendCheckedOtherTypesSkipTemplates(t *testing.T) {
+	t.Parallel()
 	ts := newTemplateServer(t)
 	_, err := ts.client.SendChecked(context.Background(), SendRequest{To: one, Message: Text{Body: "hola"}})
 	require.NoError(t, err)
@@ -602,6 +618,7 @@ func TestSendCheckedOtherTypesSkipTemplates(t *testing.T) {
 }
 
 func TestSendCheckedTemplateListError(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.reply(t, "GetPlantillasWhatsapp", 200, `[{"Res":"-1","Error":"Usuario incorrecto"}]`)
 	_, err := fx.client.SendTemplateChecked(context.Background(), "customer_welcome", goodRecipient("34600000001"))
@@ -613,6 +630,7 @@ func TestSendCheckedTemplateListError(t *testing.T) {
 }
 
 func TestTemplateByNamePrefersApproved(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.reply(t, "GetPlantillasWhatsapp", 200, `{"Res":1,"Plantillas":{
 		"1":{"Nombre":"promo","Idioma":"en","Estado":"PENDING","Verificada":0},
@@ -627,6 +645,7 @@ func TestTemplateByNamePrefersApproved(t *testing.T) {
 
 // The cache hands out copies: changing what TemplateByName returned changes nothing cached.
 func TestTemplateCacheReturnsCopies(t *testing.T) {
+	t.Parallel()
 	ts := newTemplateServer(t)
 	ctx := context.Background()
 	d, err := ts.client.TemplateByName(ctx, "customer_welcome")
@@ -645,6 +664,7 @@ func TestTemplateCacheReturnsCopies(t *testing.T) {
 
 // Many goroutines sending checked templates through one client (run with -race).
 func TestSendCheckedConcurrent(t *testing.T) {
+	t.Parallel()
 	const n = 32
 	ts := newTemplateServer(t)
 	start := make(chan struct{})
@@ -687,6 +707,7 @@ func TestSendCheckedConcurrent(t *testing.T) {
 
 // However many goroutines find the cache cold, one list and one variables request go out.
 func TestTemplateCacheMergesConcurrentFetches(t *testing.T) {
+	t.Parallel()
 	const n = 50
 	ts := newTemplateServer(t)
 	release := make(chan struct{})
@@ -719,6 +740,7 @@ func TestTemplateCacheMergesConcurrentFetches(t *testing.T) {
 }
 
 func TestTemplateCacheFetchSurvivesOneCallerGivingUp(t *testing.T) {
+	t.Parallel()
 	ts := newTemplateServer(t)
 	arrived, release := make(chan struct{}), make(chan struct{})
 	ts.onList = func(http.ResponseWriter, *http.Request) bool {
@@ -746,6 +768,7 @@ func TestTemplateCacheFetchSurvivesOneCallerGivingUp(t *testing.T) {
 }
 
 func TestTemplateCacheDoesNotKeepFailures(t *testing.T) {
+	t.Parallel()
 	ts := newTemplateServer(t)
 	var fail atomic.Bool
 	fail.Store(true)

@@ -44,6 +44,7 @@ func webhookRequest(t testing.TB, contentType, body string) *http.Request {
 }
 
 func TestParseWebhookReferenceExample(t *testing.T) {
+	t.Parallel()
 	ev, err := ParseWebhook(webhookRequest(t, "application/json", referenceWebhook))
 	require.NoError(t, err)
 	assert.Equal(t, "WHATSAPP", ev.Service)
@@ -65,6 +66,7 @@ func TestParseWebhookReferenceExample(t *testing.T) {
 }
 
 func TestParseWebhookEncodings(t *testing.T) {
+	t.Parallel()
 	form := url.Values{
 		"servicio": {"WHATSAPP"}, "DIRECCION": {"output"}, "Estado": {"3"}, "Telefono": {"34600000001"},
 		"NombreDestinatario": {"Ana"}, "Fecha": {"2026-07-01 12:30"}, "IdMensaje": {"42"},
@@ -117,6 +119,7 @@ func inbound(t *testing.T, mensaje string) *InboundMessage {
 }
 
 func TestInboundMessageShapes(t *testing.T) {
+	t.Parallel()
 	t.Run("text flat and nested", func(t *testing.T) {
 		assert.Equal(t, "hola 😁", inbound(t, `{"type":"text","text":"hola \uD83D\uDE01"}`).Text)
 		m := inbound(t, `{"type":"text","text":{"body":"hi"},"context":{"id":"wamid.1"}}`)
@@ -220,6 +223,7 @@ func TestInboundMessageShapes(t *testing.T) {
 }
 
 func TestParseWebhookErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, ct, body, want string }{
 		{"empty", "application/json", "", "empty body"},
 		{"not json", "application/json", "{nope", "not valid JSON"},
@@ -245,6 +249,7 @@ func TestParseWebhookErrors(t *testing.T) {
 }
 
 func TestWebhookTimeWithoutSeconds(t *testing.T) {
+	t.Parallel()
 	ev, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":1,"Fecha":"2026-03-29 03:30"}`))
 	require.NoError(t, err)
 	assert.Equal(t, "2026-03-29T01:30:00Z", ev.Time.UTC().Format(time.RFC3339), "after the spring switch Madrid is UTC+2")
@@ -289,6 +294,7 @@ func quietLogger(buf *bytes.Buffer) *slog.Logger {
 }
 
 func TestWebhookHandlerStatuses(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	rec := &handlerRecorder{}
 	h := NewWebhookHandler(rec.fn, WithWebhookBasicAuth("hook", "s3cret-pass"), WithWebhookMaxBodyBytes(2048), WithWebhookLogger(quietLogger(&logs)))
@@ -321,6 +327,7 @@ func TestWebhookHandlerStatuses(t *testing.T) {
 }
 
 func TestWebhookHandlerFailuresAreRetried(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	rec := &handlerRecorder{err: errors.New("db down: detail for logs only")}
 	h := NewWebhookHandler(rec.fn, WithWebhookLogger(quietLogger(&logs)))
@@ -356,6 +363,7 @@ func (failingStore) MarkSeen(context.Context, string) (bool, error) {
 func (failingStore) Forget(context.Context, string) error { return nil }
 
 func TestWebhookDeduplication(t *testing.T) {
+	t.Parallel()
 	rec := &handlerRecorder{}
 	var logs bytes.Buffer
 	h := NewWebhookHandler(rec.fn, WithWebhookDeduplication(failingStore{}), WithWebhookLogger(quietLogger(&logs)))
@@ -387,6 +395,7 @@ func TestWebhookDeduplication(t *testing.T) {
 }
 
 func TestMemoryDedupStoreBounds(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := NewMemoryDedupStore(3, time.Minute)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -420,6 +429,7 @@ func TestMemoryDedupStoreBounds(t *testing.T) {
 }
 
 func TestWebhookHandlerOverHTTP(t *testing.T) {
+	t.Parallel()
 	got := make(chan *Event, 1)
 	srv := httptest.NewServer(NewWebhookHandler(func(_ context.Context, ev *Event) error { got <- ev; return nil }))
 	defer srv.Close()
@@ -433,6 +443,7 @@ func TestWebhookHandlerOverHTTP(t *testing.T) {
 }
 
 func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
+	t.Parallel()
 	fn := func(context.Context, *Event) error { return nil }
 	tests := []struct {
 		name string

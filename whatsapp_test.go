@@ -74,6 +74,7 @@ func sendOnce(t *testing.T, req SendRequest) sentSend {
 var one = []Recipient{{Phone: "34600000001"}}
 
 func TestSendMessageWireShapes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		msg      Message
@@ -220,6 +221,7 @@ func TestSendMessageWireShapes(t *testing.T) {
 
 // Text travels as UTF-8, not as \u escapes, and <, > and & are not escaped.
 func TestSendRawBodyIsUTF8(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	var raw []byte
 	var mu sync.Mutex
@@ -246,6 +248,7 @@ func TestSendRawBodyIsUTF8(t *testing.T) {
 }
 
 func TestSendRecipients(t *testing.T) {
+	t.Parallel()
 	got := sendOnce(t, SendRequest{
 		To: []Recipient{
 			{
@@ -281,6 +284,7 @@ func TestSendRecipients(t *testing.T) {
 
 // The request's Recipient values are not changed by the send.
 func TestSendDoesNotModifyRequest(t *testing.T) {
+	t.Parallel()
 	to := []Recipient{{Phone: "+34 600 000 001", Vars: map[string]string{"a": "1"}}}
 	sendOnce(t, SendRequest{To: to, Message: Text{Body: "hola"}})
 	assert.Equal(t, "+34 600 000 001", to[0].Phone)
@@ -288,6 +292,7 @@ func TestSendDoesNotModifyRequest(t *testing.T) {
 }
 
 func TestNormalizePhone(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want string // want "" means an error
 	}{
@@ -338,6 +343,7 @@ func TestNormalizePhone(t *testing.T) {
 }
 
 func TestScheduleAt(t *testing.T) {
+	t.Parallel()
 	newYork, err := time.LoadLocation("America/New_York")
 	require.NoError(t, err)
 	tests := []struct {
@@ -373,6 +379,7 @@ func TestScheduleAt(t *testing.T) {
 }
 
 func TestSendRequestFields(t *testing.T) {
+	t.Parallel()
 	t.Run("defaults", func(t *testing.T) {
 		got := sendOnce(t, SendRequest{To: one, Message: Text{Body: "hola"}})
 		assert.Equal(t, json.Number("0"), got.Body["Report"])
@@ -403,6 +410,7 @@ func TestSendRequestFields(t *testing.T) {
 }
 
 func TestSendExtraData(t *testing.T) {
+	t.Parallel()
 	got := sendOnce(t, SendRequest{
 		To:      one,
 		Message: CTAButton{Body: "Solo hoy", Text: "Comprar", URL: "https://shop.example.com"},
@@ -417,6 +425,7 @@ func TestSendExtraData(t *testing.T) {
 }
 
 func TestSendExtraDataIgnoresCase(t *testing.T) {
+	t.Parallel()
 	// The API ignores case in names: "texto" and the message's "Texto" are one field, and it
 	// must be sent once, with ExtraData's value.
 	got := sendOnce(t, SendRequest{
@@ -428,12 +437,14 @@ func TestSendExtraDataIgnoresCase(t *testing.T) {
 }
 
 func TestSendExtraDataDoesNotLeakIntoRawMessage(t *testing.T) {
+	t.Parallel()
 	data := map[string]any{"Texto": "hola"}
 	sendOnce(t, SendRequest{To: one, Message: RawMessage{Type: TypeText, Data: data}, ExtraData: map[string]any{"X": 1}})
 	assert.Equal(t, map[string]any{"Texto": "hola"}, data)
 }
 
 func TestSendValidation(t *testing.T) {
+	t.Parallel()
 	long := func(n int, r string) string { return strings.Repeat(r, n) }
 	buttons := func(n int) []ReplyButton {
 		b := make([]ReplyButton, n)
@@ -608,6 +619,7 @@ func TestSendValidation(t *testing.T) {
 // A case-insensitive repeat of a variable name is refused; which of the two is named depends on
 // map order.
 func TestSendValidationDuplicateVars(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	_, err := fx.client.Send(context.Background(), SendRequest{
 		To:      []Recipient{{Phone: "34600000001", Vars: map[string]string{"Producto": "a", "PRODUCTO": "b"}}},
@@ -621,6 +633,7 @@ func TestSendValidationDuplicateVars(t *testing.T) {
 
 // The limits themselves are allowed, counted in characters, not bytes.
 func TestSendValidationLimitsAreInclusive(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat
 	btn := func(n int) []ReplyButton {
 		b := make([]ReplyButton, n)
@@ -668,6 +681,7 @@ func TestSendValidationLimitsAreInclusive(t *testing.T) {
 }
 
 func TestOtherCallsValidation(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	ctx := context.Background()
 	c := fx.client
@@ -699,6 +713,7 @@ func TestOtherCallsValidation(t *testing.T) {
 }
 
 func TestSendResult(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		reply string
@@ -769,6 +784,7 @@ func TestSendResult(t *testing.T) {
 // The message went out (Res > 0) but a field of the reply is garbage: the result that could be
 // read comes back, with an error that says not to send again.
 func TestSendResultUnreadableField(t *testing.T) {
+	t.Parallel()
 	for _, reply := range []string{
 		`{"Res":"2","idMensaje":"abc","Enviados":"2"}`,
 		`{"Res":"2","idMensaje":"7","Enviados":"dos"}`,
@@ -790,6 +806,7 @@ func TestSendResultUnreadableField(t *testing.T) {
 }
 
 func TestSendTyping(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	rec := fx.reply(t, "EscribiendoWhatsapp", http.StatusOK, okReply)
 	got, err := fx.client.SendTyping(context.Background(), 1288177432, "+34 600 000 000")
@@ -799,6 +816,7 @@ func TestSendTyping(t *testing.T) {
 }
 
 func TestSetAccountStatus(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	rec := fx.reply(t, "CambiarEstadoWhatsapp", http.StatusOK, okReply)
 	status := strings.Repeat("ñ", 1023) + "😁"
@@ -814,6 +832,7 @@ func TestSetAccountStatus(t *testing.T) {
 
 // A status change, like a send, may have happened when the reply is lost.
 func TestSetAccountStatusOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	fx := setup(t)
 	fx.reply(t, "CambiarEstadoWhatsapp", http.StatusBadGateway, "<html>Bad Gateway</html>")
 	_, err := fx.client.SetAccountStatus(context.Background(), "hola")
@@ -824,6 +843,7 @@ func TestSetAccountStatusOutcomeUnknown(t *testing.T) {
 }
 
 func TestDownloadMedia(t *testing.T) {
+	t.Parallel()
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0, 1, 2, 0xff}, 100)...)
 	pdf := []byte("%PDF-1.4 factura")
 	tests := []struct {
@@ -942,6 +962,7 @@ func wrap(s string, n int) string {
 }
 
 func TestDownloadMediaErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		status      int
@@ -1070,6 +1091,7 @@ func (c *countingHasher) Write(p []byte) (int, error) {
 // DownloadMediaTo streams: the first megabytes reach the writer while the server is still
 // holding back the rest, so the file is never whole in memory.
 func TestDownloadMediaToStreams(t *testing.T) {
+	t.Parallel()
 	const size = 8 << 20
 	file := make([]byte, size)
 	for i := range file {
@@ -1137,6 +1159,7 @@ func TestDownloadMediaIdleTimeout(t *testing.T) {
 }
 
 func TestDownloadMediaMultiMegabyte(t *testing.T) {
+	t.Parallel()
 	file := bytes.Repeat([]byte("0123456789abcdef"), 3<<20/16)
 	fx := setup(t)
 	fx.handle("DescargarMultimediaWhatsapp", func(w http.ResponseWriter, r *http.Request) {
