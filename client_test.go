@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,11 +33,23 @@ const (
 
 var testAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(testUser+":"+testToken))
 
-// okSendReply is the reference's EnviarWHATSAPP reply, verbatim.
-const okSendReply = `[{"Res": "10","Error": "Falta parámetro obligatorio","idMensaje": "123456789","Cred": "12000","Enviados": "2","NoEnviados": "0"}]`
+// The reference's example replies, verbatim, from testdata/reference (see its README).
+var (
+	okSendReply       = reference("send.json")               // EnviarWHATSAPP
+	okReply           = reference("result.json")             // typing, media download, account status
+	refTemplatesReply = reference("templates.json")          // GetPlantillasWhatsapp
+	refVariablesReply = reference("template_variables.json") // GetVariablesPlantillaWhatsapp
+	referenceWebhook  = reference("webhook.json")            // an inbound text
+)
 
-// okReply is the reference's reply to the typing, media and account-status functions, verbatim.
-const okReply = `[{"Res": "1","Error": "Falta parámetro obligatorio","Cred": "12000"}]`
+// reference reads one of the reference's examples; the tests cannot run without them.
+func reference(name string) string {
+	b, err := os.ReadFile(filepath.Join("testdata", "reference", name))
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimSpace(string(b))
+}
 
 // fixture is a test server with a ServeMux, and a client pointed at its /v7/.
 type fixture struct {

@@ -15,34 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The reference's GetPlantillasWhatsapp and GetVariablesPlantillaWhatsapp replies, verbatim
-// (without the documentation's list bullets), with their doubly escaped strings.
-const (
-	refTemplatesReply = `[{
-"Res": "1",
-"Total": "3",
-"Plantillas": "{\n\\\"572863982585983\\\": {\n\\\"Nombre\\\": \\\"customer_welcome\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"MARKETING\\\",\n\\\"Estado\\\": \\\"APPROVED\\\",\n\\\"Verificada\\\": 1,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n},\n\\\"572863982585984\\\": {\n\\\"Nombre\\\": \\\"appointment_reminder\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"UTILITY\\\",\n\\\"Estado\\\": \\\"PENDING\\\",\n\\\"Verificada\\\": 0,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n}\n}\n",
-"Error": "Falta parámetro obligatorio",
-"Cred": "12000"
-}
-]`
-	refVariablesReply = `[{
-"Res": "1",
-"IdPlantilla": "572863982585983",
-"Nombre": "customer_welcome",
-"Idioma": "es",
-"Categoria": "MARKETING",
-"Estado": "APPROVED",
-"Verificada": "1",
-"FormatoParametros": "POSITIONAL",
-"Total": "4",
-"Variables": "{\n\\\"1\\\": {\n\\\"Nombre\\\": \\\"Destinatario\\\",\n\\\"Campo\\\": \\\"Telefono\\\",\n\\\"Donde\\\": \\\"\\\",\n\\\"Formato\\\": \\\"TELEFONO\\\",\n\\\"Ejemplo\\\": \\\"34600000000\\\"\n},\n\\\"2\\\": {\n\\\"Nombre\\\": \\\"Nombre\\\",\n\\\"Campo\\\": \\\"Nombre\\\",\n\\\"Donde\\\": \\\"BODY\\\",\n\\\"Formato\\\": \\\"TEXTO\\\",\n\\\"Ejemplo\\\": \\\"Sample value\\\"\n},\n\\\"3\\\": {\n\\\"Nombre\\\": \\\"Header IMAGE\\\",\n\\\"Campo\\\": \\\"Variable_Cabecera_image\\\",\n\\\"Donde\\\": \\\"HEADER\\\",\n\\\"Formato\\\": \\\"URL_IMAGEN\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/img/banner.jpg\\\"\n},\n\\\"4\\\": {\n\\\"Nombre\\\": \\\"Producto\\\",\n\\\"Campo\\\": \\\"Valor-URL-Boton-0\\\",\n\\\"Donde\\\": \\\"BUTTONS\\\",\n\\\"Formato\\\": \\\"URL\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/offer/REF123\\\"\n}\n}\n",
-"Error": "Falta parámetro obligatorio",
-"Cred": "12000"
-}
-]`
-)
-
 var refTemplates = []TemplateInfo{
 	{ID: "572863982585983", Name: "customer_welcome", Language: "es", Category: "MARKETING", Status: "APPROVED", Verified: true, ParameterFormat: "POSITIONAL"},
 	{ID: "572863982585984", Name: "appointment_reminder", Language: "es", Category: "UTILITY", Status: "PENDING", Verified: false, ParameterFormat: "POSITIONAL"},

@@ -20,20 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// referenceWebhook is the reference's webhook example, verbatim.
-const referenceWebhook = `{
-"Servicio": "WHATSAPP",
-"Direccion": "INPUT",
-"Estado": "8",
-"Telefono": "34600000001",
-"NombreDestinatario": "Pedro Pérez",
-"Fecha": "2020-12-03 11:14:24",
-"idMensaje": "10573758",
-"Referencia": "Your reference if you provided it",
-"Tipo": "text",
-"Mensaje": "{\"type\":\"text\",\"text\":\"This is the message you have received\"}"
-}`
-
 func webhookRequest(t testing.TB, contentType, body string) *http.Request {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body))

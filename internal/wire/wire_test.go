@@ -3,7 +3,10 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -515,11 +518,25 @@ func FuzzEmbeddedObject(f *testing.F) {
 }
 
 // The reference's examples: the values of Plantillas (GetPlantillasWhatsapp) and Variables
-// (GetVariablesPlantillaWhatsapp), copied verbatim.
-const (
-	refPlantillas = `"{\n\\\"572863982585983\\\": {\n\\\"Nombre\\\": \\\"customer_welcome\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"MARKETING\\\",\n\\\"Estado\\\": \\\"APPROVED\\\",\n\\\"Verificada\\\": 1,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n},\n\\\"572863982585984\\\": {\n\\\"Nombre\\\": \\\"appointment_reminder\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"UTILITY\\\",\n\\\"Estado\\\": \\\"PENDING\\\",\n\\\"Verificada\\\": 0,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n}\n}\n"`
-	refVariables  = `"{\n\\\"1\\\": {\n\\\"Nombre\\\": \\\"Destinatario\\\",\n\\\"Campo\\\": \\\"Telefono\\\",\n\\\"Donde\\\": \\\"\\\",\n\\\"Formato\\\": \\\"TELEFONO\\\",\n\\\"Ejemplo\\\": \\\"34600000000\\\"\n},\n\\\"2\\\": {\n\\\"Nombre\\\": \\\"Nombre\\\",\n\\\"Campo\\\": \\\"Nombre\\\",\n\\\"Donde\\\": \\\"BODY\\\",\n\\\"Formato\\\": \\\"TEXTO\\\",\n\\\"Ejemplo\\\": \\\"Sample value\\\"\n},\n\\\"3\\\": {\n\\\"Nombre\\\": \\\"Header IMAGE\\\",\n\\\"Campo\\\": \\\"Variable_Cabecera_image\\\",\n\\\"Donde\\\": \\\"HEADER\\\",\n\\\"Formato\\\": \\\"URL_IMAGEN\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/img/banner.jpg\\\"\n},\n\\\"4\\\": {\n\\\"Nombre\\\": \\\"Producto\\\",\n\\\"Campo\\\": \\\"Valor-URL-Boton-0\\\",\n\\\"Donde\\\": \\\"BUTTONS\\\",\n\\\"Formato\\\": \\\"URL\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/offer/REF123\\\"\n}\n}\n"`
+// (GetVariablesPlantillaWhatsapp), as JSON string literals, from the replies in the repository's
+// testdata/reference.
+var (
+	refPlantillas = referenceField("templates.json", "Plantillas")
+	refVariables  = referenceField("template_variables.json", "Variables")
 )
+
+// referenceField reads one field of one of the reference's example replies, as raw JSON.
+func referenceField(file, field string) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "reference", file))
+	if err != nil {
+		panic(err)
+	}
+	var reply []map[string]json.RawMessage
+	if err := json.Unmarshal(b, &reply); err != nil || len(reply) != 1 {
+		panic(fmt.Sprintf("%s: %v", file, err))
+	}
+	return string(reply[0][field])
+}
 
 // FuzzAppendString compares the hand-written string encoder with encoding/json: the same text
 // comes back when either is decoded (invalid UTF-8 becoming U+FFFD in both), and the bytes are
