@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,11 @@ const MaxMediaBytes = 128 << 20
 // (API function DescargarMultimediaWhatsapp: the name is not in the reference and is unverified;
 // override it with WithEndpoint(OpMediaDownload, ...)). A file larger than MaxMediaBytes is an
 // error; use [Client.DownloadMediaTo] to stream large files.
+//
+// A successful (2xx) reply is the file itself when its Content-Disposition names a file, when it
+// is not JSON, or when it is JSON without a Res member: a customer's order.json is a file, not a
+// malformed reply. Otherwise it is the API's JSON reply: Res <= 0 is an [*APIError], and Res > 0
+// carries the file in base64. A reply that is not 2xx is always an error.
 func (c *Client) DownloadMedia(ctx context.Context, messageID int64, phone string) (*Media, error) {
 	var buf bytes.Buffer
 	info, err := c.download(ctx, messageID, phone, &limitWriter{w: &buf, n: MaxMediaBytes})
@@ -111,8 +117,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// readMedia copies a binary reply to w, or decodes a JSON one: an error (Res <= 0) or a file in
-// base64.
+// readMedia copies a file to w, or decodes the API's JSON reply: an error (Res <= 0) or a file in
+// base64. A 2xx reply is the file itself when Content-Disposition names a file, or when it is not
+// JSON, or when it is JSON without a Res member; otherwise it is the API's reply.
 // cut reports a reply whose body broke off.
 func (c *Client) readMedia(ex *exchange, w io.Writer) (info *MediaInfo, res int, cut bool, err error) {
 	resp := ex.resp
@@ -120,7 +127,9 @@ func (c *Client) readMedia(ex *exchange, w io.Writer) (info *MediaInfo, res int,
 	br := bufio.NewReaderSize(resp.Body, 4096)
 	ct := resp.Header.Get("Content-Type")
 	mediaType, _, _ := mime.ParseMediaType(ct)
-	if isJSONReply(mediaType, br) || resp.StatusCode < 200 || resp.StatusCode > 299 {
+	ok2xx := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	named := dispositionFilename(resp.Header.Get("Content-Disposition")) != ""
+	if !ok2xx || (!named && isJSONReply(mediaType, br)) {
 		limit := int64(MaxReplyBytes)
 		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 			limit = MaxMediaBytes * 4 / 3
@@ -130,6 +139,16 @@ func (c *Client) readMedia(ex *exchange, w io.Writer) (info *MediaInfo, res int,
 			io.CopyN(io.Discard, resp.Body, drainLimit)
 		}
 		cut = readErr != nil && !errors.Is(readErr, errTooLarge)
+		if ok2xx && readErr == nil && isJSONFile(data) {
+			info := &MediaInfo{ContentType: ct, Size: int64(len(data))}
+			if ct == "" {
+				info.ContentType = http.DetectContentType(data)
+			}
+			if _, err := w.Write(data); err != nil {
+				return nil, 0, false, fmt.Errorf("mensatek: %s: %w", OpMediaDownload, err)
+			}
+			return info, 1, false, nil
+		}
 		f, res, err := c.decodeReply(OpMediaDownload, resp, data, readErr)
 		if err != nil {
 			return nil, res, cut, err
@@ -175,6 +194,18 @@ func isJSONReply(mediaType string, br *bufio.Reader) bool {
 		return len(head) > 0 && (head[0] == '{' || head[0] == '[')
 	}
 	return false
+}
+
+// isJSONFile reports a body that is valid JSON without a Res member: not the API's reply (every
+// reply of the API has one) but a JSON file, such as a customer's order.json.
+func isJSONFile(data []byte) bool {
+	f, err := wire.Object(data)
+	if err != nil {
+		b := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf")))
+		return len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b)
+	}
+	_, hasRes := f.Raw("Res")
+	return !hasRes
 }
 
 func dispositionFilename(cd string) string {

@@ -87,6 +87,28 @@ func TestDownloadMedia(t *testing.T) {
 			wantContentType: "image/png", wantData: png,
 		},
 		{
+			// Issue 10 item 8: a customer's JSON file is the file, not a malformed reply.
+			name: "a customer's JSON file", contentType: "application/json", disposition: `attachment; filename="order.json"`,
+			body:            []byte(`{"pedido":1234,"lineas":[{"sku":"A-1","uds":2}],"Contenido":"not base64"}`),
+			wantContentType: "application/json", wantFilename: "order.json",
+			wantData: []byte(`{"pedido":1234,"lineas":[{"sku":"A-1","uds":2}],"Contenido":"not base64"}`),
+		},
+		{
+			name: "a file name wins over a Res member", contentType: "application/json", disposition: `attachment; filename="res.json"`,
+			body:            []byte(`{"Res":-3,"Error":"a customer's test fixture"}`),
+			wantContentType: "application/json", wantFilename: "res.json", wantData: []byte(`{"Res":-3,"Error":"a customer's test fixture"}`),
+		},
+		{
+			name: "JSON without Res or file name is the file", contentType: "application/json",
+			body:            []byte(`[{"id":1},{"id":2}]`),
+			wantContentType: "application/json", wantData: []byte(`[{"id":1},{"id":2}]`),
+		},
+		{
+			name: "JSON without Res, no content type: the file, sniffed", contentType: "-",
+			body:            []byte(` {"a":"b"}`),
+			wantContentType: "text/plain; charset=utf-8", wantData: []byte(` {"a":"b"}`),
+		},
+		{
 			name: "JSON served as text", contentType: "text/plain",
 			body:            []byte(` {"Res":1,"Contenido":"aG9sYQ==","Mimetype":"text/plain"}`),
 			wantContentType: "text/plain", wantData: []byte("hola"),
