@@ -1,18 +1,23 @@
 package mensatek
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,6 +26,10 @@ import (
 func TestDownloadMedia(t *testing.T) {
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0, 1, 2, 0xff}, 100)...)
 	pdf := []byte("%PDF-1.4 factura")
+	// Files longer than the part of a reply held in memory, so their base64 streams.
+	big := append([]byte("%PDF-1.7\n"), pseudoRandom(300<<10)...)
+	huge := pseudoRandom(MaxReplyBytes + MaxReplyBytes/2)
+	longJSON := []byte(`{"lineas":[` + strings.Repeat(`{"sku":"A-1","uds":2},`, MaxReplyBytes/20) + `{}],"Data":"aG9sYQ=="}`)
 	tests := []struct {
 		name            string
 		contentType     string // "-" sends none
@@ -107,6 +116,42 @@ func TestDownloadMedia(t *testing.T) {
 			name: "JSON without Res, no content type: the file, sniffed", contentType: "-",
 			body:            []byte(` {"a":"b"}`),
 			wantContentType: "text/plain; charset=utf-8", wantData: []byte(` {"a":"b"}`),
+		},
+		{
+			// Issue 10 item 9: long base64 is decoded as it streams, escapes and all.
+			name: "long base64 with PHP's escaped slashes, type and name after the file", contentType: "application/json",
+			body:            []byte(`[{"Res":"1","Contenido":"` + strings.ReplaceAll(base64.StdEncoding.EncodeToString(big), "/", `\/`) + `","Mimetype":"application/pdf","NombreArchivo":"a\/b.pdf","Cred":"9"}]`),
+			wantContentType: "application/pdf", wantFilename: "b.pdf", wantData: big,
+		},
+		{
+			name: "long unpadded URL-safe base64 with line breaks and spaces, type sniffed", contentType: "application/json",
+			body:            []byte(`{"Res":1,"Data":"` + wrap(base64.RawURLEncoding.EncodeToString(big), 76) + ` \t"}`),
+			wantContentType: "application/pdf", wantData: big,
+		},
+		{
+			name: "long data URL with \\u escapes", contentType: "application/json",
+			body:            []byte(`{"Res":1,"Fichero":"data:image\u002Fpng;base64,` + base64.StdEncoding.EncodeToString(append(png, big...)) + `"}`),
+			wantContentType: "image/png", wantData: append(png, big...),
+		},
+		{
+			name: "Res after a long file", contentType: "application/json",
+			body:            []byte(`{"Base64":"` + base64.StdEncoding.EncodeToString(big) + `","Res":"1"}`),
+			wantContentType: "application/pdf", wantData: big,
+		},
+		{
+			name: "Res after a file longer than MaxReplyBytes", contentType: "application/json",
+			body:            []byte(`{"Archivo":"foto.bin","Contenido":"` + base64.StdEncoding.EncodeToString(huge) + `","Res":"1","Mime":"application/octet-stream"}`),
+			wantContentType: "application/octet-stream", wantData: huge,
+		},
+		{
+			name: "a short file member before a long one: the long one is the file", contentType: "application/json",
+			body:            []byte(`{"Res":1,"Archivo":"foto.jpg","Contenido":"` + base64.StdEncoding.EncodeToString(big) + `"}`),
+			wantContentType: "application/pdf", wantData: big,
+		},
+		{
+			name: "a JSON file longer than MaxReplyBytes without Res is the file", contentType: "application/json",
+			body:            longJSON,
+			wantContentType: "application/json", wantData: longJSON,
 		},
 		{
 			name: "JSON served as text", contentType: "text/plain",
@@ -215,6 +260,88 @@ func TestDownloadMediaErrors(t *testing.T) {
 			check: func(t *testing.T, err error) {
 				var re *ResponseError
 				require.ErrorAs(t, err, &re)
+			},
+		},
+		{
+			name: "long base64 cut inside the string", status: 200, contentType: "application/json",
+			body: `{"Res":"1","Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(200<<10)),
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Equal(t, "reply ends inside a string", re.Reason)
+			},
+		},
+		{
+			name: "long base64 then no end of object", status: 200, contentType: "application/json",
+			body: `{"Res":"1","Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(200<<10)) + `"`,
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Equal(t, "reply ends early", re.Reason)
+			},
+		},
+		{
+			name: "bad character deep in long base64", status: 200, contentType: "application/json",
+			body: `{"Res":"1","Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(200<<10)) + `%AAA"}`,
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Contains(t, re.Reason, "not valid base64")
+			},
+		},
+		{
+			name: "long base64 mixing alphabets", status: 200, contentType: "application/json",
+			body: `{"Res":"1","Contenido":"` + strings.Repeat("ab+/", 20<<10) + `ab-_"}`,
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Contains(t, re.Reason, "mixes the standard and URL-safe alphabets")
+			},
+		},
+		{
+			name: "base64 going on after its padding", status: 200, contentType: "application/json",
+			body: `{"Res":"1","Contenido":"aGk=aGk="}`,
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Contains(t, re.Reason, "base64")
+			},
+		},
+		{
+			name: "bad escape in long base64", status: 200, contentType: "application/json",
+			body: `{"Res":"1","Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(200<<10)) + `\x"}`,
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Contains(t, re.Reason, "invalid escape")
+			},
+		},
+		{
+			name: "Res -3 after a long file", status: 200, contentType: "application/json",
+			body: `{"Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(200<<10)) + `","Res":"-3","Error":"sin multimedia"}`,
+			check: func(t *testing.T, err error) {
+				var apiErr *APIError
+				require.ErrorAs(t, err, &apiErr)
+				assert.Equal(t, -3, apiErr.Code)
+				assert.Equal(t, "sin multimedia", apiErr.Message)
+			},
+		},
+		{
+			name: "no Res after a file longer than MaxReplyBytes", status: 200, contentType: "application/json",
+			body: `{"Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(MaxReplyBytes)) + `","Cred":"5"}`,
+			check: func(t *testing.T, err error) {
+				var re *ResponseError
+				require.ErrorAs(t, err, &re)
+				assert.Equal(t, "reply has no Res code", re.Reason)
+			},
+		},
+		{
+			name: "Res -3 after a file longer than MaxReplyBytes", status: 200, contentType: "application/json",
+			body: `{"Contenido":"` + base64.StdEncoding.EncodeToString(pseudoRandom(MaxReplyBytes)) + `","Res":-3,"Error":"sin multimedia"}`,
+			check: func(t *testing.T, err error) {
+				var apiErr *APIError
+				require.ErrorAs(t, err, &apiErr)
+				assert.Equal(t, -3, apiErr.Code)
 			},
 		},
 		{
@@ -364,4 +491,221 @@ func TestDownloadMediaMultiMegabyte(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(file), len(m.Data))
 	assert.True(t, bytes.Equal(file, m.Data))
+}
+
+// pseudoRandom returns n bytes that do not repeat in any short period, the same on every run.
+func pseudoRandom(n int) []byte {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// TestBase64DownloadMemory checks that a 100 MB file sent in base64 inside a JSON reply streams
+// like a binary one: the bytes the process allocates while DownloadMediaTo runs (an upper bound
+// of the heap's growth, server included) stay under 4 MiB. It counts bytes, not time.
+func TestBase64DownloadMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 100 MB")
+	}
+	raw := pseudoRandom(3 << 14) // 48 KiB: its base64 has no padding, so copies concatenate
+	chunk := []byte(base64.StdEncoding.EncodeToString(raw))
+	const copies = 2048 // 96 MiB, 100.7 MB
+	want := sha256.New()
+	for range copies {
+		want.Write(raw)
+	}
+	fx := setup(t)
+	fx.handle("DescargarMultimediaWhatsapp", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `[{"Res":"1","Cred":"12000","Mimetype":"video/mp4","Contenido":"`)
+		for range copies {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+		io.WriteString(w, `","NombreArchivo":"video.mp4"}]`)
+	})
+	got := sha256.New()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	info, err := fx.client.DownloadMediaTo(context.Background(), 1, "34600000001", got)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	assert.Equal(t, MediaInfo{ContentType: "video/mp4", Filename: "video.mp4", Size: copies * int64(len(raw))}, *info)
+	assert.Equal(t, want.Sum(nil), got.Sum(nil))
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("decoded %d MiB of base64 allocating %d KiB", copies*len(raw)>>20, allocated>>10)
+	assert.LessOrEqual(t, allocated, uint64(4<<20), "a 100 MB base64 download must add at most 4 MiB to the heap")
+}
+
+// A base64 reply whose connection breaks is a transport failure, not a malformed reply, and
+// what reached the writer is not reported as a file.
+func TestDownloadMediaBase64Cut(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString(pseudoRandom(300 << 10))
+	fx := setup(t)
+	fx.handle("DescargarMultimediaWhatsapp", func(w http.ResponseWriter, r *http.Request) {
+		body := `{"Res":"1","Contenido":"` + b64 + `"}`
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		io.WriteString(w, body[:len(body)/2]) // then the handler returns: the connection is cut
+	})
+	var buf bytes.Buffer
+	info, err := fx.client.DownloadMediaTo(context.Background(), 1, "34600000001", &buf)
+	require.Error(t, err)
+	assert.Nil(t, info)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Contains(t, err.Error(), "download cut after")
+	var re *ResponseError
+	assert.False(t, errors.As(err, &re), "a cut body is not a malformed reply: %v", err)
+	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+
+	m, err := fx.client.DownloadMedia(context.Background(), 1, "34600000001")
+	require.Error(t, err)
+	assert.Nil(t, m)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// The writer's own error comes back as it is.
+func TestDownloadMediaBase64WriterFails(t *testing.T) {
+	fx := setup(t)
+	fx.handle("DescargarMultimediaWhatsapp", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"Res":"1","Contenido":"`+base64.StdEncoding.EncodeToString(pseudoRandom(300<<10))+`"}`)
+	})
+	diskFull := errors.New("disk full")
+	_, err := fx.client.DownloadMediaTo(context.Background(), 1, "34600000001", failingWriter{diskFull})
+	assert.ErrorIs(t, err, diskFull)
+	var re *ResponseError
+	assert.False(t, errors.As(err, &re))
+}
+
+// FuzzJSONString checks the streaming string reader against encoding/json: same text, same
+// verdict, wherever the reader's buffer boundaries fall.
+func FuzzJSONString(f *testing.F) {
+	for _, seed := range []string{
+		`"abc"`, `"a\/b\n\r\t\"\\\b\f"`, `"\u00e9\ud83d\ude01 ok"`, `"\ud800x"`, `"\ud800\u0041"`,
+		`"\udc00"`, `"unterminated`, `"bad \x escape"`, "\"ctl \x01\"", `"\u12"`, `"` + strings.Repeat(`aG9sYQ==\/`, 10) + `" trailing`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, lit []byte) {
+		if len(lit) == 0 || lit[0] != '"' {
+			lit = append([]byte{'"'}, lit...)
+		}
+		r := bufio.NewReaderSize(bytes.NewReader(lit[1:]), 16) // small: escapes straddle refills
+		got, err := io.ReadAll(&jsonString{r: r})
+		rest, _ := io.ReadAll(r)
+		read := lit[:len(lit)-len(rest)]
+		var want string
+		wantErr := json.Unmarshal(read, &want)
+		if !utf8.Valid(read) {
+			return // encoding/json replaces bad UTF-8; jsonString passes it on
+		}
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: jsonString error %v, encoding/json error %v", read, err, wantErr)
+		}
+		if err == nil && string(got) != want {
+			t.Fatalf("%q: jsonString %q, encoding/json %q", read, got, want)
+		}
+	})
+}
+
+// oldBase64Decode is how the file of a JSON reply was decoded before it was streamed: the whole
+// text, white space removed, tried in the four alphabets. The streaming decoder must accept
+// exactly what it accepted, and give the same bytes.
+func oldBase64Decode(content string) ([]byte, error) {
+	content = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, content)
+	var data []byte
+	var err error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if data, err = enc.DecodeString(content); err == nil {
+			break
+		}
+	}
+	return data, err
+}
+
+// FuzzBase64Text checks the streaming base64 decoder against oldBase64Decode, fed in pieces.
+func FuzzBase64Text(f *testing.F) {
+	for _, seed := range []string{
+		"aGk=", "aGk", "aG9sYQ==", "aG9sYQ", "+/+/", "-_-_", "+/-_", "aGk=aGk=", "a", "ab=", "aGk=\r\n",
+		" a G 9\tsYQ", "YWJj", "====", "YQ=\n=", "=", "",
+	} {
+		f.Add(seed, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, text string, piece uint8) {
+		want, wantErr := oldBase64Decode(text)
+		var r io.Reader = strings.NewReader(text)
+		if piece%2 == 1 {
+			r = iotest.OneByteReader(r)
+		}
+		var buf bytes.Buffer
+		d := &base64File{w: &buf}
+		err := d.decode(nil, r)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: streaming error %v, whole-text error %v", text, err, wantErr)
+		}
+		if err == nil && !bytes.Equal(buf.Bytes(), want) {
+			t.Fatalf("%q: streaming %x, whole text %x", text, buf.Bytes(), want)
+		}
+	})
+}
+
+// FuzzMediaReply reads any 2xx body as a media reply: never a panic, and never a success that
+// does not match what reached the writer.
+func FuzzMediaReply(f *testing.F) {
+	for _, seed := range []string{
+		`[{"Res":"1","Contenido":"aG9sYQ==","Mimetype":"text/plain","NombreArchivo":"../a.txt","Cred":"1"}]`,
+		`{"Res":1,"Fichero":"data:image/png;base64,iVBORw0KGgo="}`, `{"Data":"aGk","Res":"1"}`,
+		`{"Res":-3,"Error":"x"}`, `{"pedido":1,"lineas":[{"a":[1,2,{"b":null}]}]}`, `[1,2]`, `{"Res":"1"}`,
+		`{"Res":"1","Contenido":"aGk=",}`, "\xef\xbb\xbf {\"Res\":1,\"Base64\":\"aGk=\"}", `{"Res":null,"res":1}`,
+		`{"Res":"1","Contenido":"aG\u0039sYQ\u003d\u003d"}`, `{"Res":"1","Contenido":"aGk=`, ``, `<html>`,
+	} {
+		f.Add("application/json", []byte(seed))
+	}
+	f.Add("text/plain", []byte(` {"Res":1,"Contenido":"aGk="}`))
+	f.Add("", []byte(`{"a":"b"}`))
+	c, err := NewClient("u", "t")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		resp := &http.Response{
+			StatusCode: 200, Header: http.Header{"Content-Type": {contentType}},
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: -1,
+		}
+		var buf bytes.Buffer
+		ex := &exchange{resp: resp, ctx: context.Background(), done: func() {}}
+		info, _, cut, err := c.readMedia(ex, &buf)
+		switch {
+		case err == nil && info == nil:
+			t.Fatal("no file and no error")
+		case err == nil && info.Size != int64(buf.Len()):
+			t.Fatalf("reported %d bytes, wrote %d", info.Size, buf.Len())
+		case err != nil && info != nil:
+			t.Fatal("a file with an error")
+		case cut:
+			t.Fatalf("a body read whole reported as cut: %v", err)
+		}
+		if err != nil {
+			_ = err.Error()
+		}
+	})
 }
