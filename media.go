@@ -119,14 +119,19 @@ func (c *Client) download(ctx context.Context, messageID int64, phone string, w 
 	return info, err
 }
 
+// countingWriter counts the bytes that reach w, and remembers w's first error.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w   io.Writer
+	n   int64
+	err error
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -212,7 +217,7 @@ func (c *Client) replyError(resp *http.Response, r io.Reader) (res int, cut bool
 // like any reply's, for its code and credits.
 func (c *Client) readBase64Reply(ex *exchange, body *bodyReader, r io.Reader, head []byte, w io.Writer) (*MediaInfo, int, bool, error) {
 	resp := ex.resp
-	ew := &errWriter{w: w}
+	ew := &countingWriter{w: w}
 	d := &base64File{w: ew}
 	fail := func(err error) (*MediaInfo, int, bool, error) {
 		switch {
@@ -227,7 +232,7 @@ func (c *Client) readBase64Reply(ex *exchange, body *bodyReader, r io.Reader, he
 	if err != nil {
 		return fail(err)
 	}
-	_, res, err := c.decodeReply(OpMediaDownload, resp, f.members(), nil)
+	_, res, err := c.decodeReply(OpMediaDownload, resp, membersJSON(f), nil)
 	if err != nil {
 		return nil, res, false, err
 	}
@@ -241,8 +246,8 @@ func (c *Client) readBase64Reply(ex *exchange, body *bodyReader, r io.Reader, he
 		}
 	}
 	info := &MediaInfo{Size: d.n}
-	info.ContentType, _ = f.String("Mimetype", "TipoMime", "ContentType", "TipoContenido", "Mime")
-	info.Filename, _ = f.String("NombreArchivo", "NombreFichero", "Filename", "FileName")
+	info.ContentType, _ = f.String(mediaTypeMembers...)
+	info.Filename, _ = f.String(mediaNameMembers...)
 	if info.ContentType == "" {
 		info.ContentType = d.dataType
 	}
@@ -302,26 +307,26 @@ func baseName(name string) string {
 	return name
 }
 
-// The members under which a JSON reply may carry the file in base64, by preference. The reference
-// does not document such a reply; these names are the likeliest.
-var mediaFileMembers = []string{"Contenido", "Fichero", "Archivo", "Base64", "Datos", "Data", "File", "Media"}
+// The members of a JSON reply that carries the file in base64: the file, its MIME type and its
+// name, each by preference. The reference does not document such a reply; these names are the
+// likeliest.
+var (
+	mediaFileMembers = []string{"Contenido", "Fichero", "Archivo", "Base64", "Datos", "Data", "File", "Media"}
+	mediaTypeMembers = []string{"Mimetype", "TipoMime", "ContentType", "TipoContenido", "Mime"}
+	mediaNameMembers = []string{"NombreArchivo", "NombreFichero", "Filename", "FileName"}
+)
 
-// keptMembers are the members of a JSON media reply that are read and kept (lower case); any
-// other member is read past without being held.
-var keptMembers = map[string]bool{
-	"res": true, "cred": true, "error": true,
-	"mimetype": true, "tipomime": true, "contenttype": true, "tipocontenido": true, "mime": true,
-	"nombrearchivo": true, "nombrefichero": true, "filename": true,
-	"contenido": true, "fichero": true, "archivo": true, "base64": true, "datos": true, "data": true, "file": true, "media": true,
+func isFileMember(key string) bool { return slices.ContainsFunc(mediaFileMembers, equalFold(key)) }
+
+// keptMember reports a member of a base64 reply that is read and kept; any other member is read
+// past without being held.
+func keptMember(key string) bool {
+	return slices.ContainsFunc([]string{"Res", "Cred", "Error"}, equalFold(key)) || isFileMember(key) ||
+		slices.ContainsFunc(mediaTypeMembers, equalFold(key)) || slices.ContainsFunc(mediaNameMembers, equalFold(key))
 }
 
-func isFileMember(lowerKey string) bool {
-	for _, n := range mediaFileMembers {
-		if strings.EqualFold(n, lowerKey) {
-			return true
-		}
-	}
-	return false
+func equalFold(key string) func(string) bool {
+	return func(name string) bool { return strings.EqualFold(name, key) }
 }
 
 // smallValue is the longest member value a media reply's reader holds in memory. A file in
@@ -382,20 +387,6 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF && b.err == nil {
 		b.err = err
-	}
-	return n, err
-}
-
-// errWriter remembers the error of the caller's writer.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	n, err := e.w.Write(p)
-	if err != nil && e.err == nil {
-		e.err = err
 	}
 	return n, err
 }
@@ -465,15 +456,9 @@ type base64File struct {
 	head     []byte // the first 512 bytes written, to sniff the type
 }
 
-// replyMembers are the kept members of a reply, lower-cased, as raw JSON.
-type replyMembers wire.Fields
-
-// String is wire.Fields.String.
-func (m replyMembers) String(names ...string) (string, bool) { return wire.Fields(m).String(names...) }
-
-// members returns the kept members other than the file, as one JSON object: what decodeReply
-// reads a reply's code, message and credits from.
-func (m replyMembers) members() []byte {
+// membersJSON returns the kept members of a reply other than the file, as one JSON object: what
+// decodeReply reads a reply's code, message and credits from.
+func membersJSON(m wire.Fields) []byte {
 	b := []byte{'{'}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if isFileMember(k) {
@@ -491,12 +476,12 @@ func (m replyMembers) members() []byte {
 
 // scanReply reads a whole JSON reply: it keeps its short kept members, and decodes the first
 // long string under a file's name to w as it streams.
-func (d *base64File) scanReply(r *bufio.Reader) (replyMembers, error) {
+func (d *base64File) scanReply(r *bufio.Reader) (wire.Fields, error) {
 	s := &jsonScanner{r: r}
 	if err := s.begin(); err != nil {
 		return nil, err
 	}
-	m := make(replyMembers, 8)
+	m := make(wire.Fields, 8)
 	for {
 		key, ok, err := s.nextKey()
 		if err != nil {
@@ -506,7 +491,7 @@ func (d *base64File) scanReply(r *bufio.Reader) (replyMembers, error) {
 			return m, s.end()
 		}
 		lk := strings.ToLower(key)
-		if _, dup := m[lk]; dup || !keptMembers[lk] {
+		if _, dup := m[lk]; dup || !keptMember(lk) {
 			if err := s.skip(); err != nil {
 				return nil, err
 			}
