@@ -40,6 +40,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	defer s.finish(op)
 
 	if f, ok := s.arrive(op); ok {
 		switch f.kind {

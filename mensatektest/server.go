@@ -47,6 +47,7 @@ type Server struct {
 	accountStatus string
 	faults        map[mensatek.Operation][]fault
 	calls         map[mensatek.Operation]int
+	finished      map[mensatek.Operation]int // calls whose handling has ended, for the package's tests
 }
 
 type mediaKey struct {
@@ -83,6 +84,7 @@ func newServer(cfg config) *Server {
 		media:     make(map[mediaKey]mediaFile),
 		faults:    make(map[mensatek.Operation][]fault),
 		calls:     make(map[mensatek.Operation]int),
+		finished:  make(map[mensatek.Operation]int),
 	}
 	if cfg.credentials {
 		s.APIUser, s.APIToken = cfg.user, cfg.token
@@ -142,6 +144,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.sent = nil
 	clear(s.calls)
+	clear(s.finished)
 	clear(s.faults)
 }
 
