@@ -989,11 +989,11 @@ func ExampleServer() {
 	}
 	fmt.Println(res.MessageID, res.Sent, res.Credits)
 	for _, m := range srv.Sent() {
-		fmt.Println(m.ID, m.Type, m.To[0].Phone, m.Data["Texto"])
+		fmt.Println(m.ID, m.Type, m.Phones(), m.Text())
 	}
 	// Output:
 	// 1 1 999
-	// 1 TEXTO 34600000001 Hola
+	// 1 TEXTO [34600000001] Hola
 }
 
 func ExampleServer_FailNext() {
