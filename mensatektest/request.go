@@ -227,8 +227,12 @@ func integerOf(raw json.RawMessage) (int64, bool, error) {
 	case raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'):
 		return 0, false, fmt.Errorf("%s is not a number", excerpt(raw, 40))
 	}
-	if v, err := strconv.ParseInt(strings.TrimPrefix(s, "+"), 10, 64); err == nil {
+	v, err := strconv.ParseInt(strings.TrimPrefix(s, "+"), 10, 64)
+	switch {
+	case err == nil:
 		return v, true, nil
+	case errors.Is(err, strconv.ErrRange):
+		return 0, false, fmt.Errorf("%q is out of range (at most 19 digits)", excerpt([]byte(s), 40))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	// 1<<63 is the first value an int64 cannot hold.

@@ -85,7 +85,7 @@ func TestRequestReading(t *testing.T) {
 		{"idMensajeRespondido with a fraction", jsonType, `{"Destinatarios":[{"Telefono":"34600000001","idMensajeRespondido":1.5}],"Tipomensaje":"REACCION","Datosmensaje":{"Emoji":"x"}}`,
 			`idMensajeRespondido: "1.5" is not a whole number`},
 		{"idMensajeRespondido too large", jsonType, `{"Destinatarios":[{"Telefono":"34600000001","idMensajeRespondido":"9223372036854775808"}],"Tipomensaje":"REACCION","Datosmensaje":{"Emoji":"x"}}`,
-			"is not a whole number"},
+			`idMensajeRespondido: "9223372036854775808" is out of range`},
 		{"a body in an array of one", jsonType, `[{` + to + `,` + text + `}]`, ""},
 		{"a body in an array of two", jsonType, `[{` + to + `,` + text + `},{}]`, "the body is a JSON array of 2 elements"},
 		{"a body in an empty array", jsonType, `[]`, "the body is a JSON array of 0 elements"},
