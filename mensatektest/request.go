@@ -232,7 +232,7 @@ func integerOf(raw json.RawMessage) (int64, bool, error) {
 	case err == nil:
 		return v, true, nil
 	case errors.Is(err, strconv.ErrRange):
-		return 0, false, fmt.Errorf("%q is out of range (at most 19 digits)", excerpt([]byte(s), 40))
+		return 0, false, fmt.Errorf("%q is out of range", excerpt([]byte(s), 40))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	// 1<<63 is the first value an int64 cannot hold.
