@@ -196,3 +196,22 @@ func TestReplyingToCopies(t *testing.T) {
 	status := mensatektest.StatusChange(1, "34600000001", 2, "")
 	assert.Nil(t, status.ReplyingTo("wamid.X").Message, "a status change has no message to answer")
 }
+
+// countingTransport counts the requests that go through it.
+type countingTransport struct {
+	n    int
+	next http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n++
+	return c.next.RoundTrip(r)
+}
+
+func TestDeliverWebhookThroughYourClient(t *testing.T) {
+	t.Parallel()
+	rt := &countingTransport{next: http.DefaultTransport}
+	ev := deliver(t, mensatektest.InboundText(1, "34600000001", "hola"), mensatektest.WithDeliveryClient(&http.Client{Transport: rt}))
+	assert.Equal(t, "hola", ev.Message.Text)
+	assert.Equal(t, 1, rt.n, "the report went through the given client")
+}
