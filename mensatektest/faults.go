@@ -86,6 +86,13 @@ func (s *Server) arrive(op mensatek.Operation) (fault, bool) {
 	return f, true
 }
 
+// finish counts a call of op whose handling has ended.
+func (s *Server) finish(op mensatek.Operation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finished[op]++
+}
+
 func mustKnow(op mensatek.Operation) {
 	if _, ok := mensatek.DefaultEndpoint(op); !ok {
 		panic(fmt.Sprintf("mensatektest: unknown operation %q", op))

@@ -1,22 +1,17 @@
 package mensatektest
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mensatek-go/mensatek"
-	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
 // basePath is where the API's functions live, as in https://api.mensatek.com/v7/EnviarWHATSAPP.
@@ -45,6 +40,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	defer s.finish(op)
 
 	if f, ok := s.arrive(op); ok {
 		switch f.kind {
@@ -92,12 +88,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, mensatek.CodeInvalidRequest, "reading the request body failed: "+readErr.Error())
 		return
 	}
-	f, err := parseBody(r.Header.Get("Content-Type"), body)
+	f, err := readParams(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		s.writeError(w, http.StatusOK, mensatek.CodeInvalidRequest, err.Error())
 		return
 	}
-	resp, _ := f.String("Resp")
+	resp := f.text("Resp")
 	switch strings.ToUpper(strings.TrimSpace(resp)) {
 	case "", "JSON":
 	case "TXT", "XML":
@@ -178,48 +174,6 @@ func (s *Server) checkAuth(r *http.Request) string {
 	return ""
 }
 
-// parseBody reads the parameters of a JSON, form-encoded or multipart body, with lower-cased
-// names. Form values become JSON strings, so every parameter reads the same way.
-func parseBody(contentType string, body []byte) (wire.Fields, error) {
-	mediaType, params, _ := mime.ParseMediaType(contentType)
-	trimmed := bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf"))
-	switch {
-	case mediaType == "multipart/form-data":
-		form, err := multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(maxBodyBytes)
-		if err != nil {
-			return nil, fmt.Errorf("the multipart/form-data body cannot be read: %v", err)
-		}
-		defer form.RemoveAll()
-		return formFields(form.Value), nil
-	case mediaType == "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, fmt.Errorf("the form body cannot be read: %v", err)
-		}
-		return formFields(vals), nil
-	case len(trimmed) == 0:
-		return wire.Fields{}, nil
-	case trimmed[0] == '{' || trimmed[0] == '[':
-		f, err := wire.Object(trimmed)
-		if err != nil {
-			return nil, errors.New("the body is not a valid JSON object")
-		}
-		return f, nil
-	case mediaType == "" || mediaType == "text/plain":
-		vals, err := url.ParseQuery(string(trimmed))
-		if err != nil {
-			return nil, errors.New("the body is neither a JSON object nor a form")
-		}
-		return formFields(vals), nil
-	}
-	return nil, fmt.Errorf("unsupported Content-Type %q; send application/json or application/x-www-form-urlencoded", mediaType)
-}
-
-func formFields(vals map[string][]string) wire.Fields {
-	f, _ := wire.FormFields(vals)
-	return f
-}
-
 // writeJSON answers a one-element JSON array holding fields, in order, all as strings.
 func writeJSON(w http.ResponseWriter, status int, fields ...kv) {
 	b := make([]byte, 0, 256)
@@ -228,9 +182,9 @@ func writeJSON(w http.ResponseWriter, status int, fields ...kv) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = wire.AppendString(b, f.k)
+		b = appendString(b, f.k)
 		b = append(b, ':')
-		b = wire.AppendString(b, f.v)
+		b = appendString(b, f.v)
 	}
 	b = append(b, "}]"...)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

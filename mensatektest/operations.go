@@ -14,16 +14,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/mensatek-go/mensatek"
-	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
 // send answers EnviarWHATSAPP: it checks the request as the service would, counts Enviados and
 // NoEnviados, spends the credits and records the send.
-func (s *Server) send(f wire.Fields) []kv {
+func (s *Server) send(f params) []kv {
 	fail := func(format string, args ...any) []kv { return invalidFields(s.Credits(), format, args...) }
 
-	tm, _ := f.String("Tipomensaje")
-	tm = strings.TrimSpace(tm)
+	tm := strings.TrimSpace(f.text("Tipomensaje"))
 	if tm == "" {
 		return fail("missing required parameter Tipomensaje")
 	}
@@ -32,7 +30,7 @@ func (s *Server) send(f wire.Fields) []kv {
 		return fail("Tipomensaje %q is not one of %s", tm, typeList())
 	}
 
-	raw, ok := f.Raw("Destinatarios")
+	raw, ok := f.raw("Destinatarios")
 	if !ok {
 		return fail("missing required parameter Destinatarios")
 	}
@@ -44,7 +42,7 @@ func (s *Server) send(f wire.Fields) []kv {
 		return fail("Destinatarios is empty: give at least one recipient with its Telefono")
 	}
 	to := make([]mensatek.Recipient, len(list))
-	fields := make([]wire.Fields, len(list))
+	fields := make([]params, len(list))
 	for i, e := range list {
 		to[i], fields[i], err = decodeRecipient(e)
 		if err != nil {
@@ -53,36 +51,20 @@ func (s *Server) send(f wire.Fields) []kv {
 	}
 
 	data := map[string]any{}
-	if raw, ok := f.Raw("Datosmensaje"); ok {
-		m, err := wire.EmbeddedObject(raw)
-		if err != nil {
-			return fail("Datosmensaje is not a JSON object: %v", err)
-		}
-		for k, v := range m {
-			var x any
-			if err := json.Unmarshal(v, &x); err != nil {
-				return fail("Datosmensaje.%s: %v", k, err)
-			}
-			data[k] = x
-		}
-		// The API ignores case in names, so two spellings of one name are one field given twice.
-		for k := range data {
-			for other := range data {
-				if other < k && strings.EqualFold(other, k) {
-					return fail("Datosmensaje has %s and %s, the same field to the API, which ignores case in names", other, k)
-				}
-			}
+	if raw, ok := f.raw("Datosmensaje"); ok {
+		var problem string
+		if data, problem = decodeData(raw); problem != "" {
+			return fail("%s", problem)
 		}
 	}
 
-	fecha, _ := f.String("Fecha")
-	fecha = strings.TrimSpace(fecha)
+	fecha := strings.TrimSpace(f.text("Fecha"))
 	if fecha != "" {
 		if _, err := time.Parse("2006-01-02 15:04", fecha); err != nil {
 			return fail("Fecha %q is not a date in the format YYYY-MM-DD HH:MM (Spain time)", fecha)
 		}
 	}
-	reference, _ := f.String("Referenciausuario")
+	reference := f.text("Referenciausuario")
 	report, err := flag(f, "Report")
 	if err != nil {
 		return fail("%v", err)
@@ -91,7 +73,7 @@ func (s *Server) send(f wire.Fields) []kv {
 		return fail("%v", err)
 	}
 	var channels []string
-	if raw, ok := f.Raw("Siguientecanal"); ok {
+	if raw, ok := f.raw("Siguientecanal"); ok {
 		if channels, err = decodeChannels(raw); err != nil {
 			return fail("Siguientecanal: %v", err)
 		}
@@ -176,7 +158,7 @@ func typeList() string {
 // decodeList reads a JSON array of objects, or a string holding one (as forms and the SDK send
 // Destinatarios). A single object is read as a list of one.
 func decodeList(raw json.RawMessage) ([]json.RawMessage, error) {
-	b, err := unwrapString(raw)
+	b, err := embedded(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -196,52 +178,63 @@ func decodeList(raw json.RawMessage) ([]json.RawMessage, error) {
 		}
 		return []json.RawMessage{b}, nil
 	}
-	return nil, fmt.Errorf("expected a JSON array of recipients, got %s", wire.Excerpt(b, 40))
+	return nil, fmt.Errorf("expected a JSON array of recipients, got %s", excerpt(b, 40))
 }
 
-// unwrapString returns the JSON text a string value holds, or raw itself when it is no string.
-func unwrapString(raw json.RawMessage) ([]byte, error) {
-	b := bytes.TrimSpace(raw)
-	for i := 0; i < 3 && len(b) > 0 && b[0] == '"'; i++ {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("invalid JSON string: %v", err)
+// decodeData reads Datosmensaje: a JSON object or a string holding one; null, "" and [] are
+// no fields. A field given twice, in any case, is refused. problem says what is wrong, or is "".
+func decodeData(raw json.RawMessage) (data map[string]any, problem string) {
+	b, err := embedded(raw)
+	if err != nil {
+		return nil, "Datosmensaje is not a JSON object: " + err.Error()
+	}
+	data = map[string]any{}
+	if len(b) == 0 || string(b) == "null" || string(b) == "[]" {
+		return data, ""
+	}
+	ms, err := members(b)
+	if err != nil {
+		return nil, "Datosmensaje is not a JSON object: " + excerpt(b, 40)
+	}
+	if _, err := paramsOf(ms, "Datosmensaje", "field"); err != nil {
+		return nil, err.Error()
+	}
+	for _, m := range ms {
+		var v any
+		if err := json.Unmarshal(m.value, &v); err != nil { // not reached: members validated b
+			return nil, fmt.Sprintf("Datosmensaje.%s: %v", m.name, err)
 		}
-		b = bytes.TrimSpace([]byte(s))
+		data[m.name] = v
 	}
-	return b, nil
+	return data, ""
 }
 
-// decodeRecipient turns one element of Destinatarios into a Recipient, and its fields by
-// lower-cased name.
-func decodeRecipient(raw json.RawMessage) (mensatek.Recipient, wire.Fields, error) {
+// decodeRecipient turns one element of Destinatarios into a Recipient, and its fields.
+func decodeRecipient(raw json.RawMessage) (mensatek.Recipient, params, error) {
 	var r mensatek.Recipient
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return r, nil, fmt.Errorf("expected a JSON object, got %s", wire.Excerpt(bytes.TrimSpace(raw), 40))
+	ms, err := members(raw)
+	if err != nil {
+		return r, nil, fmt.Errorf("expected a JSON object, got %s", excerpt(bytes.TrimSpace(raw), 40))
 	}
-	f, err := wire.DecodeObject(raw)
+	f, err := paramsOf(ms, "the recipient", "field")
 	if err != nil {
 		return r, nil, err
 	}
-	r.Phone, _ = f.String("Telefono")
-	r.Phone = strings.TrimSpace(r.Phone)
-	r.Name, _ = f.String("Nombre")
-	r.Email, _ = f.String("Email")
-	id, _, err := f.Int("idMensajeRespondido")
-	if err != nil {
+	r.Phone = strings.TrimSpace(f.text("Telefono"))
+	r.Name = f.text("Nombre")
+	r.Email = f.text("Email")
+	if r.ReplyTo, _, err = f.integer("idMensajeRespondido"); err != nil {
 		return r, nil, fmt.Errorf("idMensajeRespondido: %v", err)
 	}
-	r.ReplyTo = id
-	for k, v := range m {
-		switch strings.ToLower(k) {
+	for _, m := range ms {
+		switch strings.ToLower(m.name) {
 		case "telefono", "nombre", "email", "idmensajerespondido":
 			continue
 		}
 		if r.Vars == nil {
 			r.Vars = make(map[string]string)
 		}
-		r.Vars[k] = wire.Text(v)
+		r.Vars[m.name] = textOf(m.value)
 	}
 	return r, f, nil
 }
@@ -251,11 +244,7 @@ func decodeRecipient(raw json.RawMessage) (mensatek.Recipient, wire.Fields, erro
 func decodeChannels(raw json.RawMessage) ([]string, error) {
 	b := bytes.TrimSpace(raw)
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("invalid JSON string: %v", err)
-		}
-		s = strings.TrimSpace(s)
+		s := strings.TrimSpace(textOf(b))
 		if !strings.HasPrefix(s, "[") {
 			if s == "" {
 				return nil, nil
@@ -270,7 +259,7 @@ func decodeChannels(raw json.RawMessage) ([]string, error) {
 	}
 	var out []string
 	for _, e := range list {
-		if name := strings.TrimSpace(wire.Text(e)); name != "" {
+		if name := strings.TrimSpace(textOf(e)); name != "" {
 			out = append(out, name)
 		}
 	}
@@ -278,11 +267,10 @@ func decodeChannels(raw json.RawMessage) ([]string, error) {
 }
 
 // flag reads an optional 0/1 parameter.
-func flag(f wire.Fields, name string) (bool, error) {
-	v, ok, err := f.Int(name)
+func flag(f params, name string) (bool, error) {
+	v, ok, err := f.integer(name)
 	if err != nil || (ok && v != 0 && v != 1) {
-		raw, _ := f.String(name)
-		return false, fmt.Errorf("%s must be 0 or 1, not %q", name, raw)
+		return false, fmt.Errorf("%s must be 0 or 1, not %q", name, f.text(name))
 	}
 	return v == 1, nil
 }
@@ -301,17 +289,15 @@ func dataString(data map[string]any, name string) string {
 }
 
 // messageRef reads the Idmensaje and Telefono of typing and media download, or says what is wrong.
-func messageRef(f wire.Fields) (id int64, phone, problem string) {
-	id, ok, err := f.Int("Idmensaje")
+func messageRef(f params) (id int64, phone, problem string) {
+	id, ok, err := f.integer("Idmensaje")
 	switch {
 	case err == nil && !ok:
 		return 0, "", "missing required parameter Idmensaje"
 	case err != nil || id <= 0:
-		raw, _ := f.String("Idmensaje")
-		return 0, "", fmt.Sprintf("Idmensaje %q is not a message id", raw)
+		return 0, "", fmt.Sprintf("Idmensaje %q is not a message id", f.text("Idmensaje"))
 	}
-	phone, _ = f.String("Telefono")
-	phone = strings.TrimSpace(phone)
+	phone = strings.TrimSpace(f.text("Telefono"))
 	if phone == "" {
 		return 0, "", "missing required parameter Telefono"
 	}
@@ -322,7 +308,7 @@ func messageRef(f wire.Fields) (id int64, phone, problem string) {
 }
 
 // typing answers the typing indicator: Res 1 for a well-formed request.
-func (s *Server) typing(f wire.Fields) []kv {
+func (s *Server) typing(f params) []kv {
 	if _, _, problem := messageRef(f); problem != "" {
 		return invalidFields(s.Credits(), "%s", problem)
 	}
@@ -330,8 +316,8 @@ func (s *Server) typing(f wire.Fields) []kv {
 }
 
 // setAccountStatus answers the account-status change and keeps the status.
-func (s *Server) setAccountStatus(f wire.Fields) []kv {
-	status, _ := f.String("Estado")
+func (s *Server) setAccountStatus(f params) []kv {
+	status := f.text("Estado")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if strings.TrimSpace(status) == "" {
@@ -345,7 +331,7 @@ func (s *Server) setAccountStatus(f wire.Fields) []kv {
 }
 
 // downloadMedia answers the file set with AddMedia, or a Res -3 JSON reply.
-func (s *Server) downloadMedia(w http.ResponseWriter, f wire.Fields) {
+func (s *Server) downloadMedia(w http.ResponseWriter, f params) {
 	id, phone, problem := messageRef(f)
 	if problem != "" {
 		s.writeError(w, http.StatusOK, mensatek.CodeInvalidRequest, problem)

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -48,30 +47,7 @@ type Server struct {
 	accountStatus string
 	faults        map[mensatek.Operation][]fault
 	calls         map[mensatek.Operation]int
-}
-
-// SentMessage is a send the fake accepted (Res > 0), as the request carried it.
-type SentMessage struct {
-	// ID is the idMensaje the fake answered with; IDs start at 1 and increase with each send.
-	ID int64
-	// Type is the message type (Tipomensaje), upper-cased: mensatek.TypeText, TypeTemplate, ...
-	Type mensatek.MessageType
-	// To lists every recipient of the request (Destinatarios) in order, including those counted
-	// as NoEnviados: Telefono, Nombre, Email and idMensajeRespondido in their own fields, any
-	// other field in Vars (by the name it was sent with, its value as text).
-	To []mensatek.Recipient
-	// Rejected lists the phones counted as NoEnviados (not 8 to 15 digits), in order.
-	Rejected []string
-	// Data is Datosmensaje as decoded by encoding/json (numbers are float64), never nil.
-	Data map[string]any
-	// ScheduledAt is Fecha as it was sent ("2006-01-02 15:04", Madrid time); empty sends now.
-	ScheduledAt string
-	// Reference is Referenciausuario.
-	Reference string
-	// Report is true when Report was 1.
-	Report bool
-	// FallbackChannels is Siguientecanal.
-	FallbackChannels []string
+	finished      map[mensatek.Operation]int // calls whose handling has ended, for the package's tests
 }
 
 type mediaKey struct {
@@ -87,8 +63,16 @@ type mediaFile struct {
 
 // NewServer starts a fake API with [DefaultCredits], the reference's two example templates
 // (customer_welcome, approved, and appointment_reminder, pending) and random credentials.
-// Close it when done.
+// Close it when done; in a test, [Start] does that for you.
 func NewServer() *Server {
+	s := newServer(config{})
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.ts.URL + basePath
+	return s
+}
+
+// newServer makes a server's state, not yet listening: the caller starts s.ts and sets s.URL.
+func newServer(cfg config) *Server {
 	s := &Server{
 		APIUser:   "test-" + randomHex(6),
 		APIToken:  randomHex(20),
@@ -100,6 +84,10 @@ func NewServer() *Server {
 		media:     make(map[mediaKey]mediaFile),
 		faults:    make(map[mensatek.Operation][]fault),
 		calls:     make(map[mensatek.Operation]int),
+		finished:  make(map[mensatek.Operation]int),
+	}
+	if cfg.credentials {
+		s.APIUser, s.APIToken = cfg.user, cfg.token
 	}
 	s.user, s.token = s.APIUser, s.APIToken
 	for _, op := range mensatek.Operations() {
@@ -109,8 +97,6 @@ func NewServer() *Server {
 	for _, t := range referenceTemplates() {
 		s.templates[t.ID] = t
 	}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.ts.URL + basePath
 	return s
 }
 
@@ -158,6 +144,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.sent = nil
 	clear(s.calls)
+	clear(s.finished)
 	clear(s.faults)
 }
 
@@ -214,39 +201,4 @@ func digits(phone string) string {
 		}
 		return -1
 	}, phone)
-}
-
-func (m SentMessage) clone() SentMessage {
-	c := m
-	c.To = make([]mensatek.Recipient, len(m.To))
-	for i, r := range m.To {
-		r.Vars = maps.Clone(r.Vars)
-		c.To[i] = r
-	}
-	c.Rejected = slices.Clone(m.Rejected)
-	c.Data, _ = cloneValue(m.Data).(map[string]any)
-	if c.Data == nil {
-		c.Data = map[string]any{}
-	}
-	c.FallbackChannels = slices.Clone(m.FallbackChannels)
-	return c
-}
-
-// cloneValue deep-copies a value decoded by encoding/json.
-func cloneValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = cloneValue(e)
-		}
-		return m
-	case []any:
-		a := make([]any, len(v))
-		for i, e := range v {
-			a[i] = cloneValue(e)
-		}
-		return a
-	}
-	return v
 }

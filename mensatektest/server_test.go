@@ -10,6 +10,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,11 +25,25 @@ import (
 )
 
 // The Plantillas and Variables values of the reference's GetPlantillasWhatsapp and
-// GetVariablesPlantillaWhatsapp examples, as JSON string literals, copied verbatim.
-const (
-	referencePlantillas = `"{\n\\\"572863982585983\\\": {\n\\\"Nombre\\\": \\\"customer_welcome\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"MARKETING\\\",\n\\\"Estado\\\": \\\"APPROVED\\\",\n\\\"Verificada\\\": 1,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n},\n\\\"572863982585984\\\": {\n\\\"Nombre\\\": \\\"appointment_reminder\\\",\n\\\"Idioma\\\": \\\"es\\\",\n\\\"Categoria\\\": \\\"UTILITY\\\",\n\\\"Estado\\\": \\\"PENDING\\\",\n\\\"Verificada\\\": 0,\n\\\"FormatoParametros\\\": \\\"POSITIONAL\\\"\n}\n}\n"`
-	referenceVariables  = `"{\n\\\"1\\\": {\n\\\"Nombre\\\": \\\"Destinatario\\\",\n\\\"Campo\\\": \\\"Telefono\\\",\n\\\"Donde\\\": \\\"\\\",\n\\\"Formato\\\": \\\"TELEFONO\\\",\n\\\"Ejemplo\\\": \\\"34600000000\\\"\n},\n\\\"2\\\": {\n\\\"Nombre\\\": \\\"Nombre\\\",\n\\\"Campo\\\": \\\"Nombre\\\",\n\\\"Donde\\\": \\\"BODY\\\",\n\\\"Formato\\\": \\\"TEXTO\\\",\n\\\"Ejemplo\\\": \\\"Sample value\\\"\n},\n\\\"3\\\": {\n\\\"Nombre\\\": \\\"Header IMAGE\\\",\n\\\"Campo\\\": \\\"Variable_Cabecera_image\\\",\n\\\"Donde\\\": \\\"HEADER\\\",\n\\\"Formato\\\": \\\"URL_IMAGEN\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/img/banner.jpg\\\"\n},\n\\\"4\\\": {\n\\\"Nombre\\\": \\\"Producto\\\",\n\\\"Campo\\\": \\\"Valor-URL-Boton-0\\\",\n\\\"Donde\\\": \\\"BUTTONS\\\",\n\\\"Formato\\\": \\\"URL\\\",\n\\\"Ejemplo\\\": \\\"https://www.yourdomain.com/offer/REF123\\\"\n}\n}\n"`
+// GetVariablesPlantillaWhatsapp examples, as JSON string literals, from the repository's
+// testdata/reference.
+var (
+	referencePlantillas = referenceField("templates.json", "Plantillas")
+	referenceVariables  = referenceField("template_variables.json", "Variables")
 )
+
+// referenceField reads one field of one of the reference's example replies, as raw JSON.
+func referenceField(file, field string) string {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "reference", file))
+	if err != nil {
+		panic(err)
+	}
+	var reply []map[string]json.RawMessage
+	if err := json.Unmarshal(b, &reply); err != nil || len(reply) != 1 {
+		panic(fmt.Sprintf("%s: %v", file, err))
+	}
+	return string(reply[0][field])
+}
 
 const (
 	jsonType = "application/json"
@@ -99,6 +115,7 @@ func welcomeRecipient(phone string) mensatek.Recipient {
 }
 
 func TestSendTextThroughClient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -122,6 +139,7 @@ func TestSendTextThroughClient(t *testing.T) {
 }
 
 func TestEveryMessageTypeIsRecorded(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -182,6 +200,7 @@ func TestEveryMessageTypeIsRecorded(t *testing.T) {
 }
 
 func TestMessageIDsIncrease(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -201,6 +220,7 @@ func TestMessageIDsIncrease(t *testing.T) {
 }
 
 func TestInvalidPhonesAreNotSent(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	// The SDK refuses such phones locally, so this goes straight to the wire.
 	status, body := call(t, srv, "EnviarWHATSAPP", jsonType,
@@ -225,6 +245,7 @@ func TestInvalidPhonesAreNotSent(t *testing.T) {
 }
 
 func TestCreditsAreSpentPerRecipient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -269,6 +290,7 @@ func TestCreditsAreSpentPerRecipient(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	assert.NotEmpty(t, srv.APIUser)
@@ -299,6 +321,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestTemplatesThroughClient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -337,6 +360,7 @@ func TestTemplatesThroughClient(t *testing.T) {
 }
 
 func TestTemplateRepliesMatchTheReference(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	var plantillas, variables string
 	require.NoError(t, json.Unmarshal([]byte(referencePlantillas), &plantillas))
@@ -356,6 +380,7 @@ func TestTemplateRepliesMatchTheReference(t *testing.T) {
 }
 
 func TestTemplateSendsAreRefusedLikeTheService(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -406,6 +431,7 @@ func TestTemplateSendsAreRefusedLikeTheService(t *testing.T) {
 }
 
 func TestAddTemplate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -444,6 +470,7 @@ func TestAddTemplate(t *testing.T) {
 }
 
 func TestTypingStatusAndMedia(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -481,6 +508,7 @@ func TestTypingStatusAndMedia(t *testing.T) {
 }
 
 func TestRawRequestsAndReplyShapes(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 
 	// The reference's request example, verbatim: its template does not exist here.
@@ -566,6 +594,7 @@ func TestRawRequestsAndReplyShapes(t *testing.T) {
 }
 
 func TestRefusedRequests(t *testing.T) {
+	t.Parallel()
 	const text = `"Tipomensaje":"TEXTO","Datosmensaje":{"Texto":"hola"}`
 	const to = `"Destinatarios":[{"Telefono":"34600000001"}]`
 	tests := []struct {
@@ -613,6 +642,7 @@ func TestRefusedRequests(t *testing.T) {
 }
 
 func TestMethodsAndFunctionNames(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 
 	req, err := http.NewRequest(http.MethodGet, srv.URL+"EnviarWHATSAPP", nil)
@@ -652,6 +682,7 @@ func TestMethodsAndFunctionNames(t *testing.T) {
 }
 
 func TestFailNext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -685,6 +716,7 @@ func TestFailNext(t *testing.T) {
 }
 
 func TestFailNextHTTP(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -717,6 +749,7 @@ func TestFailNextHTTP(t *testing.T) {
 }
 
 func TestDropNext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -744,65 +777,97 @@ func TestDropNext(t *testing.T) {
 	assert.Len(t, srv.Sent(), 2)
 }
 
+// cancelOnArrival cancels once the n-th call of op has reached srv: a client that gives up
+// while the fake holds its request, with no timing to tune.
+func cancelOnArrival(t *testing.T, srv *mensatektest.Server, op mensatek.Operation, n int, cancel context.CancelFunc) {
+	t.Helper()
+	go func() {
+		defer cancel()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(10 * time.Second) // then the test fails on what it gets
+		for srv.Calls(op) < n {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				return
+			}
+		}
+	}()
+}
+
+// waitFinished waits until srv has finished handling n calls of op, and fails the test after a
+// deadline.
+func waitFinished(t *testing.T, srv *mensatektest.Server, op mensatek.Operation, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return srv.Finished(op) >= n }, 10*time.Second, time.Millisecond,
+		"the fake did not finish %d calls of %s", n, op)
+}
+
 func TestDelayNext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 
+	// The delay holds the answer at least that long.
 	srv.DelayNext(mensatek.OpTyping, 100*time.Millisecond)
 	start := time.Now()
 	_, err := srv.Client().SendTyping(ctx, 1, "34600000001")
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
 
-	// The client gives up first: its send's outcome is unknown, and the fake abandons it.
-	impatient := srv.Client(mensatek.WithTimeout(100 * time.Millisecond))
-	srv.DelayNext(mensatek.OpSend, 5*time.Second)
-	start = time.Now()
-	_, err = impatient.SendText(ctx, "34600000001", "hola")
+	// The client gives up while the fake holds its send: the outcome is unknown to the client,
+	// and the fake abandons the send, which it never processes, even once the delay is over.
+	srv.DelayNext(mensatek.OpSend, time.Minute)
+	sendCtx, cancel := context.WithCancel(ctx)
+	cancelOnArrival(t, srv, mensatek.OpSend, 1, cancel)
+	_, err = srv.Client().SendText(sendCtx, "34600000001", "hola")
 	require.ErrorIs(t, err, mensatek.ErrOutcomeUnknown)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.ErrorIs(t, err, context.Canceled)
+	waitFinished(t, srv, mensatek.OpSend, 1) // long before the minute is over: abandoned
 	assert.Empty(t, srv.Sent())
 	assert.Equal(t, 1, srv.Calls(mensatek.OpSend))
 
-	// The fake abandoned that send: it is not processed once its delay is over either.
-	srv.DelayNext(mensatek.OpSend, 150*time.Millisecond)
-	_, err = srv.Client(mensatek.WithTimeout(30*time.Millisecond)).SendText(ctx, "34600000001", "hola")
-	require.ErrorIs(t, err, mensatek.ErrOutcomeUnknown)
-	time.Sleep(300 * time.Millisecond)
-	assert.Empty(t, srv.Sent())
-
-	// So does a context.
-	srv.DelayNext(mensatek.OpTemplates, 5*time.Second)
+	// So does a client's timeout, and a context's deadline.
+	srv.DelayNext(mensatek.OpTemplates, time.Minute)
+	_, err = srv.Client(mensatek.WithTimeout(50 * time.Millisecond)).Templates(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	srv.DelayNext(mensatek.OpAccountStatus, time.Minute)
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err = srv.Client().Templates(cctx)
+	_, err = srv.Client().SetAccountStatus(cctx, "ocupado")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	if srv.Calls(mensatek.OpAccountStatus) == 1 {
+		waitFinished(t, srv, mensatek.OpAccountStatus, 1)
+	}
+	assert.Empty(t, srv.AccountStatus(), "an abandoned call changes nothing")
 }
 
 func TestCloseCutsADelayShort(t *testing.T) {
+	t.Parallel()
 	srv := mensatektest.NewServer()
 	c := srv.Client()
-	srv.DelayNext(mensatek.OpTemplates, 10*time.Second)
+	srv.DelayNext(mensatek.OpTemplates, time.Minute)
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Templates(context.Background())
 		done <- err
 	}()
-	require.Eventually(t, func() bool { return srv.Calls(mensatek.OpTemplates) == 1 }, 2*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Calls(mensatek.OpTemplates) == 1 }, 10*time.Second, time.Millisecond)
 	start := time.Now()
 	srv.Close()
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second, "Close did not wait out the minute")
 	select {
 	case err := <-done:
 		require.Error(t, err)
-	case <-time.After(2 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("the call did not end when the server closed")
 	}
 	srv.Close() // twice is fine
 }
 
 func TestConcurrentSends(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -849,6 +914,7 @@ func TestConcurrentSends(t *testing.T) {
 }
 
 func TestServersAreIndependent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a, b := newServer(t), newServer(t)
 	assert.NotEqual(t, a.URL, b.URL)
@@ -877,6 +943,7 @@ func TestServersAreIndependent(t *testing.T) {
 }
 
 func TestSentReturnsCopiesAndResetClears(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := newServer(t)
 	c := srv.Client()
@@ -917,6 +984,7 @@ func TestSentReturnsCopiesAndResetClears(t *testing.T) {
 }
 
 func TestClientOptions(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := srv.Client(mensatek.WithUserAgent("my-app/1.0"))
 	assert.Equal(t, srv.URL, c.BaseURL())
@@ -936,11 +1004,11 @@ func ExampleServer() {
 	}
 	fmt.Println(res.MessageID, res.Sent, res.Credits)
 	for _, m := range srv.Sent() {
-		fmt.Println(m.ID, m.Type, m.To[0].Phone, m.Data["Texto"])
+		fmt.Println(m.ID, m.Type, m.Phones(), m.Text())
 	}
 	// Output:
 	// 1 1 999
-	// 1 TEXTO 34600000001 Hola
+	// 1 TEXTO [34600000001] Hola
 }
 
 func ExampleServer_FailNext() {
@@ -968,6 +1036,7 @@ func ExampleServer_DropNext() {
 }
 
 func TestParameterNamesIgnoreCase(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	// Every name in another case, as the API accepts them.
 	status, body := call(t, srv, "EnviarWHATSAPP", jsonType, `{"destinatarios":"[{\"TELEFONO\":\"34600000001\",\"nombre\":\"Ana\"}]",`+

@@ -10,21 +10,6 @@ import (
 	"time"
 )
 
-// StandaloneOption configures [NewServerAt].
-type StandaloneOption func(*standaloneConfig)
-
-type standaloneConfig struct {
-	user, token string
-	credentials bool // WithCredentials was given
-}
-
-// WithCredentials makes the server accept user and token instead of random credentials, so
-// that tests written in any language can use fixed ones. Neither may be empty, and user may not
-// contain a colon (HTTP Basic auth cannot carry one).
-func WithCredentials(user, token string) StandaloneOption {
-	return func(c *standaloneConfig) { c.user, c.token, c.credentials = user, token, true }
-}
-
 // NewServerAt starts a fake API like [NewServer], but listening on addr ("127.0.0.1:8080",
 // ":8080", or "127.0.0.1:0" for any free port) instead of a random loopback port: for running
 // the fake as a process of its own, as the mensatek command's fake does, that programs in any
@@ -32,29 +17,17 @@ func WithCredentials(user, token string) StandaloneOption {
 //
 // Its URL names the address it listens on, except that an unspecified host ("", "0.0.0.0",
 // "::") is written as 127.0.0.1: the Go client accepts plain http only for loopback hosts.
-func NewServerAt(addr string, opts ...StandaloneOption) (*Server, error) {
-	var cfg standaloneConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.credentials {
-		if err := checkCredentials(cfg.user, cfg.token); err != nil {
-			return nil, err
-		}
+func NewServerAt(addr string, opts ...Option) (*Server, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("mensatektest: %w", err)
 	}
 
-	// NewServer sets everything up and serves on a random loopback port; nothing knows that
-	// address yet, so its listener is closed and the same handler is served on l instead.
-	s := NewServer()
-	s.ts.Close()
-	if cfg.credentials {
-		s.APIUser, s.APIToken = cfg.user, cfg.token
-		s.user, s.token = cfg.user, cfg.token
-	}
+	s := newServer(cfg)
 	ts := &httptest.Server{
 		Listener: l,
 		Config:   &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 30 * time.Second},

@@ -15,6 +15,7 @@ import (
 )
 
 func TestNewServerAtFixedCredentials(t *testing.T) {
+	t.Parallel()
 	srv, err := mensatektest.NewServerAt("127.0.0.1:0", mensatektest.WithCredentials("ci-user", "ci-token"))
 	require.NoError(t, err)
 	defer srv.Close()
@@ -42,6 +43,7 @@ func TestNewServerAtFixedCredentials(t *testing.T) {
 }
 
 func TestNewServerAtRandomCredentials(t *testing.T) {
+	t.Parallel()
 	srv, err := mensatektest.NewServerAt("127.0.0.1:0")
 	require.NoError(t, err)
 	defer srv.Close()
@@ -52,6 +54,7 @@ func TestNewServerAtRandomCredentials(t *testing.T) {
 }
 
 func TestNewServerAtUnspecifiedHost(t *testing.T) {
+	t.Parallel()
 	srv, err := mensatektest.NewServerAt(":0")
 	require.NoError(t, err)
 	defer srv.Close()
@@ -61,6 +64,7 @@ func TestNewServerAtUnspecifiedHost(t *testing.T) {
 }
 
 func TestNewServerAtErrors(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
@@ -74,6 +78,7 @@ func TestNewServerAtErrors(t *testing.T) {
 }
 
 func TestNewServerAtClose(t *testing.T) {
+	t.Parallel()
 	srv, err := mensatektest.NewServerAt("127.0.0.1:0")
 	require.NoError(t, err)
 	srv.Close()

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/mensatek-go/mensatek"
-	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
 // IDs of the templates every new [Server] knows, from the reference's examples.
@@ -149,23 +148,22 @@ func (s *Server) templateByName(name string) (mensatek.TemplateDetails, string) 
 
 // missingVariable names the first variable of t the recipient lacks (looked up by Campo, then
 // by Nombre, ignoring case), or returns "".
-func missingVariable(t mensatek.TemplateDetails, f wire.Fields) string {
+func missingVariable(t mensatek.TemplateDetails, f params) string {
 	for _, v := range t.Variables {
 		if v.Index == 1 || isPhoneVariable(v) {
 			continue // the phone, checked already
 		}
-		var names []string
-		for _, n := range []string{v.Field, v.Name} {
-			if n != "" {
-				names = append(names, n)
-			}
-		}
-		if value, _ := f.String(names...); strings.TrimSpace(value) != "" {
+		if has(f, v.Field) || has(f, v.Name) {
 			continue
 		}
 		return fmt.Sprintf("missing template variable %d of %q: Campo %q (Nombre %q, %s)", v.Index, t.Name, v.Field, v.Name, v.Format)
 	}
 	return ""
+}
+
+// has reports whether the recipient's fields f hold a non-blank value under name.
+func has(f params, name string) bool {
+	return name != "" && strings.TrimSpace(f.text(name)) != ""
 }
 
 // listTemplates answers GetPlantillasWhatsapp.
@@ -178,7 +176,7 @@ func (s *Server) listTemplates() []kv {
 		if i > 0 {
 			b = append(b, ",\n"...)
 		}
-		b = wire.AppendString(b, t.ID)
+		b = appendString(b, t.ID)
 		b = append(b, ": {\n"...)
 		b = appendMember(b, "Nombre", t.Name, true)
 		b = appendMember(b, "Idioma", t.Language, true)
@@ -200,9 +198,8 @@ func (s *Server) listTemplates() []kv {
 }
 
 // templateVariables answers GetVariablesPlantillaWhatsapp.
-func (s *Server) templateVariables(f wire.Fields) []kv {
-	id, _ := f.String("Idplantilla")
-	id = strings.TrimSpace(id)
+func (s *Server) templateVariables(f params) []kv {
+	id := strings.TrimSpace(f.text("Idplantilla"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == "" {
@@ -217,7 +214,7 @@ func (s *Server) templateVariables(f wire.Fields) []kv {
 		if i > 0 {
 			b = append(b, ",\n"...)
 		}
-		b = wire.AppendString(b, strconv.Itoa(v.Index))
+		b = appendString(b, strconv.Itoa(v.Index))
 		b = append(b, ": {\n"...)
 		b = appendMember(b, "Nombre", v.Name, true)
 		b = appendMember(b, "Campo", v.Field, true)
@@ -252,9 +249,9 @@ func verified(t mensatek.TemplateDetails) string {
 // appendMember writes `"name": "value"` and a comma (when more follow) and a line break, as
 // the reference's examples lay out Plantillas and Variables.
 func appendMember[T ~string](b []byte, name string, value T, more bool) []byte {
-	b = wire.AppendString(b, name)
+	b = appendString(b, name)
 	b = append(b, ": "...)
-	b = wire.AppendString(b, string(value))
+	b = appendString(b, string(value))
 	if more {
 		b = append(b, ',')
 	}

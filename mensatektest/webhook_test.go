@@ -17,6 +17,7 @@ import (
 )
 
 func TestWebhookBuildersRoundTrip(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 7, 1, 12, 30, 5, 0, mensatek.MadridTime())
 	cases := []struct {
 		name  string
@@ -72,6 +73,7 @@ func TestWebhookBuildersRoundTrip(t *testing.T) {
 }
 
 func TestDeliverWebhook(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var got []*mensatek.Event
 	h := mensatek.NewWebhookHandler(func(_ context.Context, ev *mensatek.Event) error {
