@@ -71,6 +71,8 @@ type Client struct {
 	authCooldown time.Duration
 	limiter      *rate.Limiter    // nil: no limit; shared by every goroutine
 	now          func() time.Time // the clock of the auth cooldown; tests replace it
+	contacts     ContactStore     // nil: no consent checks (WithContacts)
+	contactCfg   *contactConfig
 
 	mu           sync.Mutex
 	credits      float64
@@ -97,6 +99,8 @@ type config struct {
 	retry        RetryPolicy
 	authCooldown time.Duration
 	limiter      *rate.Limiter
+	contacts     ContactStore
+	contactCfg   *contactConfig
 }
 
 // WithBaseURL points the client at another address, with or without a trailing slash. It must be
@@ -257,6 +261,8 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		authCooldown: cfg.authCooldown,
 		limiter:      cfg.limiter,
 		now:          time.Now,
+		contacts:     cfg.contacts,
+		contactCfg:   cfg.contactCfg,
 	}
 	return c, nil
 }

@@ -45,6 +45,9 @@ type SendResult struct {
 	Sent      int     // Enviados: recipients the message was sent to
 	NotSent   int     // NoEnviados: recipients it was not sent to
 	Credits   float64 // Cred: credits left after the send
+	// Skipped lists the recipients the send left out for consent, with [SkipRefusedRecipients];
+	// they were not sent to. Empty otherwise.
+	Skipped []SkippedRecipient
 }
 
 // Result is the API's answer to a call that returns no data.
@@ -63,6 +66,16 @@ type Result struct {
 // then holds what was read (Sent from Res at least), and the error matches ErrOutcomeUnknown and
 // wraps a *ResponseError naming the field. In every other case exactly one of them is nil.
 func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
+	var skipped []SkippedRecipient
+	if c.contacts != nil {
+		phones, err := validateSend(&req)
+		if err != nil {
+			return nil, err
+		}
+		if req.To, skipped, err = c.checkContacts(ctx, &req, phones); err != nil {
+			return nil, err
+		}
+	}
 	body, err := encodeSend(&req)
 	if err != nil {
 		return nil, err
@@ -71,7 +84,11 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error)
 	if err != nil {
 		return nil, err
 	}
-	return sendResult(f)
+	res, err := sendResult(f)
+	if res != nil {
+		res.Skipped = skipped
+	}
+	return res, err
 }
 
 // SendText sends a text message to one phone (API function EnviarWHATSAPP). Outside the
