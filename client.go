@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
-	"golang.org/x/time/rate"
 
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
@@ -67,7 +66,7 @@ type Client struct {
 	templates    *templateCache
 	retry        RetryPolicy
 	authCooldown time.Duration
-	limiter      *rate.Limiter // nil: no limit; shared by every goroutine
+	limiter      Limiter // nil: no limit; shared by every goroutine
 
 	mu           sync.Mutex
 	credits      float64
@@ -93,7 +92,7 @@ type config struct {
 	templateTTL  time.Duration
 	retry        RetryPolicy
 	authCooldown time.Duration
-	limiter      *rate.Limiter
+	limiter      Limiter
 }
 
 // WithBaseURL points the client at another address, with or without a trailing slash. It must be
