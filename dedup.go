@@ -67,8 +67,9 @@ type Claim struct {
 //   - A failure (the backend unreachable, ctx ended) is returned as an error, never reported as a
 //     state: the handler then answers 500 and the provider delivers the report again.
 //
-// Implementations must be safe for concurrent use. Keys are arbitrary UTF-8 strings of up to a
-// few hundred bytes; tokens are opaque, unique strings chosen by the caller.
+// Implementations must be safe for concurrent use. Keys are made from network input: any bytes
+// (NUL and invalid UTF-8 included), up to a few hundred of them; tokens are opaque, unique ASCII
+// strings chosen by the caller.
 type DedupStore interface {
 	// Claim takes key for the caller under token for lease, or says why it cannot.
 	Claim(ctx context.Context, key, token string, lease time.Duration) (Claim, error)

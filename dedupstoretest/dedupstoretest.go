@@ -286,6 +286,8 @@ func testKeys(t *testing.T, h Harness) {
 		"with spaces and 'quotes\" " + base,
 		strings.Repeat("k", 400) + base,
 		"{hash}" + base,
+		"nul\x00byte " + base,
+		"invalid \xff\xfe utf-8 " + base,
 	}
 	for _, k := range keys {
 		wantStatus(t, claim(t, s, k, Token(), longLease), mensatek.ClaimAcquired, "claim of "+k)
