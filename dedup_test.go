@@ -109,3 +109,15 @@ func TestMemoryDedupStoreBounds(t *testing.T) {
 	_, _ = s2.Claim(ctx, "other", "t", time.Second)
 	assert.Equal(t, 1, s2.Len())
 }
+
+// BenchmarkHandlerStores is the baseline of the store benchmarks in redisstore and pgstore:
+// the handler behind a real http.Server on loopback without deduplication, and with the
+// in-memory store.
+func BenchmarkHandlerStores(b *testing.B) {
+	b.Run("none", func(b *testing.B) { dedupstoretest.BenchmarkHandler(b, nil) })
+	b.Run("memory", func(b *testing.B) { dedupstoretest.BenchmarkHandler(b, mensatek.NewMemoryDedupStore(0, 0)) })
+}
+
+func BenchmarkMemoryDedupStore(b *testing.B) {
+	dedupstoretest.BenchmarkStore(b, mensatek.NewMemoryDedupStore(0, 0))
+}

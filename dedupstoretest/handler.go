@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -205,6 +206,24 @@ func testHandlerHolderDies(t *testing.T, store mensatek.DedupStore) {
 	}
 }
 
+// BenchmarkStore measures what deduplication adds to one delivery of a new report, without
+// HTTP: a claim and a completion, one after the other (ns/op is their latency together).
+func BenchmarkStore(b *testing.B, store mensatek.DedupStore) {
+	ctx := context.Background()
+	prefix := "bench-" + Token() + "-"
+	b.ResetTimer() // the caller's setup (starting a server) is not measured
+	for i := 0; i < b.N; i++ {
+		key := prefix + strconv.Itoa(i)
+		c, err := store.Claim(ctx, key, Token(), time.Minute)
+		if err != nil || c.Status != mensatek.ClaimAcquired {
+			b.Fatalf("claim: %v %v", c.Status, err)
+		}
+		if err := store.Complete(ctx, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkHandler measures the webhook handler with store behind a real http.Server on
 // loopback, every delivery a distinct report (so each costs a claim and a completion): the
 // sub-benchmark "serial" gives one delivery's latency (ns/op), "parallel" the throughput
@@ -218,6 +237,7 @@ func BenchmarkHandler(b *testing.B, store mensatek.DedupStore) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
 	base := newReportID() &^ (1<<40 - 1)
+	b.ResetTimer()
 	var seq atomic.Int64
 	post := func(b *testing.B) {
 		resp, err := client.Post(srv.URL, "application/json", strings.NewReader(Report(base+seq.Add(1))))

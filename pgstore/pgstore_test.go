@@ -158,3 +158,7 @@ func TestNewDedupStoreErrors(t *testing.T) {
 func BenchmarkHandler(b *testing.B) {
 	dedupstoretest.BenchmarkHandler(b, newStore(b, pool(b), pgstore.WithCleanupInterval(time.Hour)))
 }
+
+func BenchmarkDedupStore(b *testing.B) {
+	dedupstoretest.BenchmarkStore(b, newStore(b, pool(b), pgstore.WithCleanupInterval(time.Hour)))
+}

@@ -200,3 +200,7 @@ func TestRateLimiterWithClient(t *testing.T) {
 func BenchmarkHandler(b *testing.B) {
 	dedupstoretest.BenchmarkHandler(b, redisstore.NewDedupStore(client(b), redisstore.WithPrefix("bench:"+dedupstoretest.Token()+":")))
 }
+
+func BenchmarkDedupStore(b *testing.B) {
+	dedupstoretest.BenchmarkStore(b, redisstore.NewDedupStore(client(b), redisstore.WithPrefix("bench:"+dedupstoretest.Token()+":")))
+}
