@@ -688,7 +688,15 @@ func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, 
 	// After fn, the store is told the outcome even if the request's context has ended.
 	after := context.WithoutCancel(ctx)
 	fnCtx, cancel := context.WithTimeout(ctx, h.cfg.lease)
-	err = h.call(fnCtx, ev)
+	err = func() error {
+		defer func() {
+			if p := recover(); p != nil { // http.ErrAbortHandler, passed on by call
+				_ = h.cfg.dedup.Release(after, key, token)
+				panic(p)
+			}
+		}()
+		return h.call(fnCtx, ev)
+	}()
 	cancel()
 	if err != nil {
 		if rerr := h.cfg.dedup.Release(after, key, token); rerr != nil {

@@ -411,6 +411,17 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 	assert.NotEqual(t, st2.released[0], st2.released[1], "each delivery claims under its own token")
 	assert.Empty(t, st2.completed)
 	assert.Equal(t, []time.Duration{DefaultWebhookLease, DefaultWebhookLease}, st2.leases)
+
+	// fn aborts the response with http.ErrAbortHandler: the panic goes on to net/http, and the
+	// claim is released first, so the next delivery need not wait for the lease.
+	st3 := &scriptedStore{claim: Claim{Status: ClaimAcquired}}
+	h = NewWebhookHandler(func(context.Context, *Event) error { panic(http.ErrAbortHandler) }, WithWebhookDeduplication(st3))
+	func() {
+		defer func() { assert.Equal(t, http.ErrAbortHandler, recover()) }()
+		serve(h, http.MethodPost, "application/json", referenceWebhook)
+	}()
+	assert.Len(t, st3.released, 1)
+	assert.Empty(t, st3.completed)
 }
 
 func TestWebhookHandlerOverHTTP(t *testing.T) {
