@@ -685,8 +685,10 @@ func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	// After fn, the store is told the outcome even if the request's context has ended.
-	after := context.WithoutCancel(ctx)
+	// After fn, the store is told the outcome even if the request's context has ended, within
+	// a bound of its own so a hung store cannot hold the request forever.
+	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), storeOutcomeTimeout)
+	defer cancelAfter()
 	fnCtx, cancel := context.WithTimeout(ctx, h.cfg.lease)
 	err = func() error {
 		defer func() {
@@ -728,6 +730,9 @@ func (h *webhookHandler) fail(ctx context.Context, w http.ResponseWriter, ev *Ev
 		"message_id", ev.MessageID, "direction", string(ev.Direction), "status", ev.Status)
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
+
+// storeOutcomeTimeout bounds the store call that records fn's outcome.
+const storeOutcomeTimeout = 30 * time.Second
 
 // newClaimToken returns a random token that tells this delivery's claim from any other's.
 func newClaimToken() string {
