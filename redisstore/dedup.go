@@ -77,17 +77,21 @@ func NewDedupStore(rdb redis.UniversalClient, opts ...Option) *DedupStore {
 }
 
 // claimScript: KEYS[1] the report's key; ARGV[1] the token, ARGV[2] the lease in ms.
-// Returns {1} acquired, {2} done, {3, ms left} in progress.
+// Returns {1} acquired, {2} done, {3, ms left} in progress. A value it did not write, or a
+// claim without an expiry, would otherwise block the report forever: it is taken over.
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if not v then
-	redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
-	return {1}
-end
 if v == 'd' then
 	return {2}
 end
-return {3, redis.call('PTTL', KEYS[1])}
+if v and string.sub(v, 1, 2) == 'p:' then
+	local left = redis.call('PTTL', KEYS[1])
+	if left > 0 then
+		return {3, left}
+	end
+end
+redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
+return {1}
 `)
 
 // releaseScript: deletes KEYS[1] only while it holds ARGV[1]'s claim.
@@ -118,11 +122,7 @@ func (s *DedupStore) Claim(ctx context.Context, key, token string, lease time.Du
 	case len(res) == 1 && res[0] == 2:
 		return mensatek.Claim{Status: mensatek.ClaimDone}, nil
 	case len(res) == 2 && res[0] == 3:
-		left := time.Duration(res[1]) * time.Millisecond
-		if left <= 0 {
-			left = time.Millisecond // expiring this very moment
-		}
-		return mensatek.Claim{Status: mensatek.ClaimInProgress, Remaining: left}, nil
+		return mensatek.Claim{Status: mensatek.ClaimInProgress, Remaining: time.Duration(res[1]) * time.Millisecond}, nil
 	}
 	return mensatek.Claim{}, fmt.Errorf("redisstore: claim: unexpected reply %v", res)
 }

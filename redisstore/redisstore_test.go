@@ -129,6 +129,16 @@ func TestDedupStoreKeysAndExpiry(t *testing.T) {
 	if ttl := rdb.PTTL(ctx, prefix+"dedup:k").Val(); ttl <= 59*time.Minute || ttl > time.Hour {
 		t.Fatalf("done key's TTL %v, want the retention", ttl)
 	}
+	// A value the store did not write, or a claim that lost its expiry, does not block the
+	// report forever: the next claim takes it over.
+	for _, v := range []string{"garbage", "p:someone"} {
+		if err := rdb.Set(ctx, prefix+"dedup:odd", v, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.Claim(ctx, "odd", "tok", time.Minute); err != nil || c.Status != mensatek.ClaimAcquired {
+			t.Fatalf("claim over %q: %v %v", v, c.Status, err)
+		}
+	}
 	if _, err := s.Claim(ctx, "k2", "tok", 0); err == nil {
 		t.Fatal("a lease of 0 was accepted")
 	}
