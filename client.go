@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
-	"golang.org/x/time/rate"
 
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
@@ -69,7 +68,7 @@ type Client struct {
 	templates    *templateCache
 	retry        RetryPolicy
 	authCooldown time.Duration
-	limiter      *rate.Limiter    // nil: no limit; shared by every goroutine
+	limiter      Limiter          // nil: no limit; shared by every goroutine
 	now          func() time.Time // the clock of the auth cooldown; tests replace it
 	contacts     ContactStore     // nil: no consent checks (WithContacts)
 	contactCfg   *contactConfig
@@ -98,7 +97,7 @@ type config struct {
 	templateTTL  time.Duration
 	retry        RetryPolicy
 	authCooldown time.Duration
-	limiter      *rate.Limiter
+	limiter      Limiter
 	contacts     ContactStore
 	contactCfg   *contactConfig
 }

@@ -89,9 +89,28 @@ func WithAuthCooldown(d time.Duration) Option {
 	}
 }
 
+// Limiter makes a call wait for its turn. [*rate.Limiter] from golang.org/x/time/rate satisfies
+// it; a limiter shared by several processes (such as redisstore.RateLimiter) keeps replicas that
+// send with the same credentials under one limit together. Wait blocks until a call may go, or
+// returns an error (then the call is not sent), honouring ctx. It must be safe for concurrent use.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// WithLimiter makes every attempt of every call wait for l first. An error from l.Wait fails the
+// call before anything is sent, wrapping l's error. nil removes any limiter set before.
+// [WithRateLimit] is the in-process shortcut.
+func WithLimiter(l Limiter) Option {
+	return func(c *config) error {
+		c.limiter = l
+		return nil
+	}
+}
+
 // WithRateLimit limits the client to perSecond calls a second with bursts of burst, shared by
 // every goroutine that uses it. A call over the limit waits for its turn (honouring its
-// context) instead of failing.
+// context) instead of failing. It is [WithLimiter] with a [*rate.Limiter]; replicas that must
+// share one limit use a shared [Limiter] instead.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
 		if perSecond <= 0 || burst < 1 {

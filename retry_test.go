@@ -630,3 +630,47 @@ func (h handlerFunc) Handle(_ context.Context, r slog.Record) error {
 }
 func (h handlerFunc) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h handlerFunc) WithGroup(string) slog.Handler      { return h }
+
+// countingLimiter admits the first allow calls and then refuses with errFull.
+type countingLimiter struct {
+	mu    sync.Mutex
+	allow int
+	waits int
+}
+
+var errFull = errors.New("shared limit reached")
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits++
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if l.waits > l.allow {
+		return errFull
+	}
+	return nil
+}
+
+func TestWithLimiterWaitsBeforeEachAttempt(t *testing.T) {
+	lim := &countingLimiter{allow: 2}
+	fx := setup(t, WithLimiter(lim), fastRetries())
+	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(503, ""), status(200, templatesOK)}}
+	fx.handle("GetPlantillasWhatsapp", s.serve)
+	_, err := fx.client.Templates(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, lim.waits, "one wait per attempt, the retry included")
+
+	// The limiter refuses: the call fails before anything is sent, wrapping its error.
+	_, err = fx.client.SendText(context.Background(), "34600000001", "x")
+	require.ErrorIs(t, err, errFull)
+	assert.Contains(t, err.Error(), "not sent")
+	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+	assert.Equal(t, int64(2), fx.hits.Load())
+
+	// nil removes a limiter set before.
+	c, err := NewClient("u", "t", WithRateLimit(1, 1), WithLimiter(nil))
+	require.NoError(t, err)
+	assert.Nil(t, c.limiter)
+}

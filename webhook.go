@@ -2,15 +2,17 @@ package mensatek
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
+	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +24,7 @@ type webhookConfig struct {
 	auth           bool
 	maxBody        int64
 	dedup          DedupStore
+	lease          time.Duration
 	logger         *slog.Logger
 }
 
@@ -48,12 +51,44 @@ func WithWebhookMaxBodyBytes(n int64) WebhookOption {
 	return func(c *webhookConfig) { c.maxBody = n }
 }
 
-// WithWebhookDeduplication sets where the handler remembers the reports it has handled, so a
-// report delivered twice reaches your function once. The default is an in-memory store (see
-// [NewMemoryDedupStore]), which is enough for one instance; give several replicas one shared
-// store. nil turns deduplication off.
+// WithWebhookDeduplication sets where the handler records which reports are being handled and
+// which were handled, so that a report delivered many times reaches your function once. The
+// default is an in-memory store (see [NewMemoryDedupStore]), which is enough for one instance;
+// several replicas need one store they share (the redisstore and pgstore modules). A nil store
+// is a programmer error and panics here; to turn deduplication off, use
+// [WithoutWebhookDeduplication].
 func WithWebhookDeduplication(store DedupStore) WebhookOption {
+	if store == nil {
+		panic("mensatek: WithWebhookDeduplication: nil DedupStore (WithoutWebhookDeduplication turns deduplication off)")
+	}
 	return func(c *webhookConfig) { c.dedup = store }
+}
+
+// WithoutWebhookDeduplication turns deduplication off: every delivery of a report calls your
+// function, even while another delivery of it is being handled. Only for a function that is
+// idempotent on its own.
+func WithoutWebhookDeduplication() WebhookOption {
+	return func(c *webhookConfig) { c.dedup = nil }
+}
+
+// DefaultWebhookLease is how long one delivery holds a report unless [WithWebhookLease] says
+// otherwise. One minute is far longer than a webhook request should take (the provider stops
+// waiting long before, and your function should hand slow work to a queue), so a live holder
+// is never overtaken; and it is short enough that a report whose holder died (a crash, an OOM
+// kill, a deploy) is handled by a redelivery about a minute later.
+const DefaultWebhookLease = time.Minute
+
+// WithWebhookLease sets how long one delivery holds a report while your function runs (default
+// [DefaultWebhookLease]); any positive duration, shorter than a second included. Deliveries of
+// the report meanwhile get 503 with Retry-After; once the lease has run out, a holder that
+// never finished is presumed dead and the next delivery handles the report. Your function's
+// context ends with the lease, so a takeover does not overlap a run that honours it. Make it
+// longer than your function can take. A duration <= 0 is a programmer error and panics here.
+func WithWebhookLease(d time.Duration) WebhookOption {
+	if d <= 0 {
+		panic(fmt.Sprintf("mensatek: WithWebhookLease: %v is not a positive duration", d))
+	}
+	return func(c *webhookConfig) { c.lease = d }
 }
 
 // WithWebhookLogger sets where the handler logs failures of your function (default
@@ -67,33 +102,29 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return func(c *webhookConfig) { c.logger = l }
 }
 
-// DedupStore remembers handled reports by [Event.Key]. Implementations must be safe for concurrent
-// use. To share one across replicas, back it with a store that has an atomic set-if-absent: with
-// Redis, MarkSeen is `SET key 1 NX EX <seconds>` (seen when the reply is nil) and Forget is `DEL key`.
-type DedupStore interface {
-	// MarkSeen records key and reports whether it was already recorded, in one atomic step.
-	MarkSeen(ctx context.Context, key string) (seen bool, err error)
-	// Forget removes key, so a report whose handling failed is handled when it comes again.
-	Forget(ctx context.Context, key string) error
-}
-
 // NewWebhookHandler returns an http.Handler for the URL you configure in the panel. For each
 // report it calls fn with the typed event and answers:
-//   - 200 once fn returned nil, or at once for a report already handled (deduplication);
+//   - 200 once fn returned nil, or at once, without calling fn, for a report already handled
+//     (deduplication, [WithWebhookDeduplication]);
 //   - 400 with a short reason for a body it cannot parse;
 //   - 401 (with WWW-Authenticate) without the Basic credentials of [WithWebhookBasicAuth];
 //   - 405 (with Allow: POST) for any method but POST;
 //   - 413 for a body over the limit ([WithWebhookMaxBodyBytes]);
 //   - 500 with a generic text when fn returns an error or panics, or the dedup store fails, so
-//     the provider delivers the report again; the detail goes to the logger only.
+//     the provider delivers the report again; the detail goes to the logger only;
+//   - 503 with Retry-After (the seconds left of the lease, at least 1), without calling fn, while
+//     another delivery of the same report is being handled ([WithWebhookLease]): if that one
+//     fails, the provider's next delivery is handled; if it succeeds, the next is answered 200.
 //
-// Keep fn fast (hand slow work to a queue) and idempotent. A nil fn is a programmer error and
-// panics here, as [http.Handle] panics on a nil handler; so do the options given invalid values.
+// Keep fn fast (hand slow work to a queue) and idempotent: a holder whose lease ran out, or a
+// crash between fn's work and the store's record of it, can make a report run twice. A nil fn is
+// a programmer error and panics here, as [http.Handle] panics on a nil handler; so do the options
+// given invalid values.
 func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...WebhookOption) http.Handler {
 	if fn == nil {
 		panic("mensatek: NewWebhookHandler: nil function")
 	}
-	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0)}
+	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0), lease: DefaultWebhookLease}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -131,34 +162,100 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, strings.TrimPrefix(err.Error(), "mensatek: "), http.StatusBadRequest)
 		return
 	}
-	ctx := r.Context()
-	var key string
-	if h.cfg.dedup != nil {
-		key = ev.Key()
-		seen, err := h.cfg.dedup.MarkSeen(ctx, key)
-		if err != nil {
-			h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store failed", "error", err, "message_id", ev.MessageID)
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		if seen {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
+	if h.cfg.dedup == nil {
+		h.handle(r.Context(), w, ev)
+		return
 	}
-	if err := h.call(ctx, ev); err != nil {
-		if h.cfg.dedup != nil {
-			if ferr := h.cfg.dedup.Forget(context.WithoutCancel(ctx), key); ferr != nil {
-				h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store forget failed", "error", ferr, "message_id", ev.MessageID)
-			}
-		}
-		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: handler failed", "error", err,
-			"message_id", ev.MessageID, "direction", string(ev.Direction), "status", ev.Status)
+	h.handleOnce(r.Context(), w, ev)
+}
+
+// handleOnce runs fn for ev under a claim of its key: see [DedupStore].
+func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, ev *Event) {
+	key, token := ev.Key(), newClaimToken()
+	c, err := h.cfg.dedup.Claim(ctx, key, token, h.cfg.lease)
+	if err != nil {
+		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store failed", "error", err, "message_id", ev.MessageID)
 		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	switch c.Status {
+	case ClaimDone:
+		w.WriteHeader(http.StatusOK)
+		return
+	case ClaimInProgress:
+		secs := int64((c.Remaining + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		http.Error(w, "this report is being handled; deliver it again later", http.StatusServiceUnavailable)
+		return
+	case ClaimAcquired:
+	default:
+		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store answered an unknown state", "state", c.Status.String(), "message_id", ev.MessageID)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	// After fn, the store is told the outcome even if the request's context has ended, within
+	// a bound of its own so a hung store cannot hold the request forever.
+	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), storeOutcomeTimeout)
+	defer cancelAfter()
+	fnCtx, cancel := context.WithTimeout(ctx, h.cfg.lease)
+	err = func() error {
+		defer func() {
+			if p := recover(); p != nil { // http.ErrAbortHandler, passed on by call
+				_ = h.cfg.dedup.Release(after, key, token)
+				panic(p)
+			}
+		}()
+		return h.call(fnCtx, ev)
+	}()
+	cancel()
+	if err != nil {
+		if rerr := h.cfg.dedup.Release(after, key, token); rerr != nil {
+			// The claim stays until its lease runs out; the report is delivered again after that.
+			h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store release failed", "error", rerr, "message_id", ev.MessageID)
+		}
+		h.fail(ctx, w, ev, err)
+		return
+	}
+	if cerr := h.cfg.dedup.Complete(after, key); cerr != nil {
+		// fn succeeded, so the report was handled: answer 200. Only a redelivery after the lease
+		// would run fn again.
+		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store complete failed", "error", cerr, "message_id", ev.MessageID)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// handle runs fn for ev without deduplication.
+func (h *webhookHandler) handle(ctx context.Context, w http.ResponseWriter, ev *Event) {
+	if err := h.call(ctx, ev); err != nil {
+		h.fail(ctx, w, ev, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
+
+func (h *webhookHandler) fail(ctx context.Context, w http.ResponseWriter, ev *Event, err error) {
+	h.cfg.logger.ErrorContext(ctx, "mensatek webhook: handler failed", "error", err,
+		"message_id", ev.MessageID, "direction", string(ev.Direction), "status", ev.Status)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// storeOutcomeTimeout bounds the store call that records fn's outcome.
+const storeOutcomeTimeout = 30 * time.Second
+
+// newClaimToken returns a random token that tells this delivery's claim from any other's.
+func newClaimToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; a counter keeps tokens unique here.
+		return "n" + strconv.FormatUint(tokenSeq.Add(1), 10)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+var tokenSeq atomic.Uint64
 
 // call runs fn, turning a panic into an error.
 func (h *webhookHandler) call(ctx context.Context, ev *Event) (err error) {
@@ -185,120 +282,4 @@ func (h *webhookHandler) authorized(r *http.Request) bool {
 	uok := subtle.ConstantTimeCompare(u[:], h.cfg.user)
 	pok := subtle.ConstantTimeCompare(p[:], h.cfg.password)
 	return uok&pok == 1
-}
-
-// MemoryDedupStore is an in-memory [DedupStore] bounded in size and time: it forgets a key after
-// its TTL, and the oldest keys when it is full. It suits a single instance; replicas need a
-// shared store.
-type MemoryDedupStore struct {
-	max int
-	ttl time.Duration
-	now func() time.Time
-
-	mu    sync.Mutex
-	seen  map[string]time.Time
-	order []dedupEntry // insertion order, for expiry and eviction
-	head  int
-}
-
-type dedupEntry struct {
-	key string
-	at  time.Time
-}
-
-// Defaults of [NewMemoryDedupStore].
-const (
-	DefaultDedupEntries = 100_000
-	DefaultDedupTTL     = 24 * time.Hour
-)
-
-// NewMemoryDedupStore returns a store that remembers at most maxEntries keys (default 100,000)
-// for ttl each (default 24 hours); 0 takes the default.
-func NewMemoryDedupStore(maxEntries int, ttl time.Duration) *MemoryDedupStore {
-	if maxEntries <= 0 {
-		maxEntries = DefaultDedupEntries
-	}
-	if ttl <= 0 {
-		ttl = DefaultDedupTTL
-	}
-	return &MemoryDedupStore{max: maxEntries, ttl: ttl, now: time.Now, seen: make(map[string]time.Time)}
-}
-
-// MarkSeen records key and reports whether it was already recorded and not expired.
-func (s *MemoryDedupStore) MarkSeen(_ context.Context, key string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.expire(now)
-	if at, ok := s.seen[key]; ok && now.Sub(at) < s.ttl {
-		return true, nil
-	}
-	for len(s.seen) >= s.max {
-		s.evictOldest()
-	}
-	s.seen[key] = now
-	s.order = append(s.order, dedupEntry{key, now})
-	if len(s.order)-s.head > 2*s.max {
-		s.rebuild() // keys forgotten and marked again left stale entries
-	}
-	return false, nil
-}
-
-// Forget removes key.
-func (s *MemoryDedupStore) Forget(_ context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.seen, key)
-	return nil
-}
-
-// Len returns how many keys the store holds.
-func (s *MemoryDedupStore) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.seen)
-}
-
-func (s *MemoryDedupStore) expire(now time.Time) {
-	for s.head < len(s.order) && now.Sub(s.order[s.head].at) >= s.ttl {
-		s.drop(s.order[s.head])
-		s.head++
-	}
-	s.compact()
-}
-
-func (s *MemoryDedupStore) evictOldest() {
-	for s.head < len(s.order) {
-		e := s.order[s.head]
-		s.head++
-		if s.drop(e) {
-			break
-		}
-	}
-	s.compact()
-}
-
-// drop deletes e's key if the map still holds this entry (not a newer mark of the same key).
-func (s *MemoryDedupStore) drop(e dedupEntry) bool {
-	if at, ok := s.seen[e.key]; ok && at.Equal(e.at) {
-		delete(s.seen, e.key)
-		return true
-	}
-	return false
-}
-
-func (s *MemoryDedupStore) rebuild() {
-	s.order = s.order[:0:0]
-	for k, at := range s.seen {
-		s.order = append(s.order, dedupEntry{k, at})
-	}
-	sort.Slice(s.order, func(i, j int) bool { return s.order[i].at.Before(s.order[j].at) })
-	s.head = 0
-}
-
-func (s *MemoryDedupStore) compact() {
-	if s.head > 1024 && s.head*2 > len(s.order) {
-		s.order = append(s.order[:0:0], s.order[s.head:]...)
-		s.head = 0
-	}
 }

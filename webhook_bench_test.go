@@ -68,7 +68,7 @@ func BenchmarkWebhook(b *testing.B) {
 		return nil
 	}
 	b.Run("sdk", func(b *testing.B) {
-		benchWebhook(b, NewWebhookHandler(fn, WithWebhookDeduplication(nil)))
+		benchWebhook(b, NewWebhookHandler(fn, WithoutWebhookDeduplication()))
 	})
 	b.Run("sdk-dedup", func(b *testing.B) {
 		benchWebhook(b, NewWebhookHandler(fn, WithWebhookDeduplication(&noopStore{})))
@@ -81,5 +81,8 @@ func BenchmarkWebhook(b *testing.B) {
 // noopStore never reports a duplicate, to measure the dedup path's cost on every call.
 type noopStore struct{}
 
-func (*noopStore) MarkSeen(context.Context, string) (bool, error) { return false, nil }
-func (*noopStore) Forget(context.Context, string) error           { return nil }
+func (*noopStore) Claim(context.Context, string, string, time.Duration) (Claim, error) {
+	return Claim{Status: ClaimAcquired}, nil
+}
+func (*noopStore) Complete(context.Context, string) error        { return nil }
+func (*noopStore) Release(context.Context, string, string) error { return nil }

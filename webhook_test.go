@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,77 +340,117 @@ func TestWebhookHandlerFailuresAreRetried(t *testing.T) {
 	assert.Contains(t, logs.String(), "panic")
 }
 
-type failingStore struct{}
-
-func (failingStore) MarkSeen(context.Context, string) (bool, error) {
-	return false, errors.New("redis unreachable")
+// scriptedStore answers Claim with claim and err, and records the other calls.
+type scriptedStore struct {
+	mu                  sync.Mutex
+	claim               Claim
+	claimErr, otherErr  error
+	completed, released []string
+	leases              []time.Duration
 }
-func (failingStore) Forget(context.Context, string) error { return nil }
+
+func (s *scriptedStore) Claim(_ context.Context, key, token string, lease time.Duration) (Claim, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leases = append(s.leases, lease)
+	return s.claim, s.claimErr
+}
+
+func (s *scriptedStore) Complete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.completed = append(s.completed, key)
+	return s.otherErr
+}
+
+func (s *scriptedStore) Release(_ context.Context, key, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = append(s.released, token)
+	return s.otherErr
+}
 
 func TestWebhookDeduplication(t *testing.T) {
 	t.Parallel()
 	rec := &handlerRecorder{}
 	var logs bytes.Buffer
-	h := NewWebhookHandler(rec.fn, WithWebhookDeduplication(failingStore{}), WithWebhookLogger(quietLogger(&logs)))
+	failing := &scriptedStore{claimErr: errors.New("redis unreachable")}
+	h := NewWebhookHandler(rec.fn, WithWebhookDeduplication(failing), WithWebhookLogger(quietLogger(&logs)))
 	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusInternalServerError, w.Code, "a failing store loses no event")
 	assert.Equal(t, 0, rec.count())
+	assert.Empty(t, failing.completed, "nothing marked")
+	assert.Empty(t, failing.released)
+	assert.Contains(t, logs.String(), "redis unreachable")
 
-	off := NewWebhookHandler(rec.fn, WithWebhookDeduplication(nil))
+	off := NewWebhookHandler(rec.fn, WithoutWebhookDeduplication())
 	for i := 0; i < 2; i++ {
 		assert.Equal(t, http.StatusOK, serve(off, http.MethodPost, "application/json", referenceWebhook).Code)
 	}
 	assert.Equal(t, 2, rec.count(), "nil turns deduplication off")
 
-	// Concurrent deliveries of one report across goroutines: fn runs once.
-	var calls atomic.Int32
-	shared := NewMemoryDedupStore(0, 0)
-	h1 := NewWebhookHandler(func(context.Context, *Event) error { calls.Add(1); return nil }, WithWebhookDeduplication(shared))
-	h2 := NewWebhookHandler(func(context.Context, *Event) error { calls.Add(1); return nil }, WithWebhookDeduplication(shared))
-	var wg sync.WaitGroup
-	for i := 0; i < 32; i++ {
-		wg.Add(1)
-		go func(h http.Handler) {
-			defer wg.Done()
-			assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
-		}([]http.Handler{h1, h2}[i%2])
+	// In progress elsewhere: 503 with the lease's remaining whole seconds, rounded up, at least 1.
+	for remaining, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", 1500 * time.Millisecond: "2", 30 * time.Second: "30"} {
+		busy := &scriptedStore{claim: Claim{Status: ClaimInProgress, Remaining: remaining}}
+		w = serve(NewWebhookHandler(rec.fn, WithWebhookDeduplication(busy)), http.MethodPost, "application/json", referenceWebhook)
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+		assert.Equal(t, want, w.Header().Get("Retry-After"), "remaining %v", remaining)
 	}
-	wg.Wait()
-	assert.Equal(t, int32(1), calls.Load())
+	assert.Equal(t, 2, rec.count(), "fn is not called while another delivery holds the report")
+
+	done := &scriptedStore{claim: Claim{Status: ClaimDone}}
+	w = serve(NewWebhookHandler(rec.fn, WithWebhookDeduplication(done)), http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, 2, rec.count(), "fn is not called for a report already handled")
+
+	weird := &scriptedStore{claim: Claim{Status: ClaimStatus(42)}}
+	w = serve(NewWebhookHandler(rec.fn, WithWebhookDeduplication(weird), WithWebhookLogger(quietLogger(&logs))), http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Equal(t, 2, rec.count())
+	assert.Contains(t, logs.String(), "ClaimStatus(42)")
 }
 
-func TestMemoryDedupStoreBounds(t *testing.T) {
+func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	s := NewMemoryDedupStore(3, time.Minute)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s.now = func() time.Time { return now }
-	for _, k := range []string{"a", "b", "c", "d"} {
-		seen, err := s.MarkSeen(ctx, k)
-		require.NoError(t, err)
-		assert.False(t, seen, k)
-		now = now.Add(time.Second)
+	var logs bytes.Buffer
+	st := &scriptedStore{claim: Claim{Status: ClaimAcquired}, otherErr: errors.New("store down after the claim")}
+	var deadline time.Time
+	fn := func(ctx context.Context, _ *Event) error {
+		deadline, _ = ctx.Deadline()
+		return nil
 	}
-	assert.Equal(t, 3, s.Len(), "size bound: the oldest key was evicted")
-	seen, _ := s.MarkSeen(ctx, "a")
-	assert.False(t, seen, "a was evicted")
-	seen, _ = s.MarkSeen(ctx, "d")
-	assert.True(t, seen)
+	h := NewWebhookHandler(fn, WithWebhookDeduplication(st), WithWebhookLease(750*time.Millisecond),
+		WithWebhookLogger(quietLogger(&logs)))
+	before := time.Now()
+	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
+	assert.Equal(t, http.StatusOK, w.Code, "fn succeeded: the report was handled even if Complete failed")
+	assert.Equal(t, []time.Duration{750 * time.Millisecond}, st.leases, "a sub-second lease is kept")
+	assert.WithinDuration(t, before.Add(750*time.Millisecond), deadline, 500*time.Millisecond, "fn's context ends with the lease")
+	require.Len(t, st.completed, 1)
+	assert.Contains(t, logs.String(), "complete failed")
 
-	now = now.Add(2 * time.Minute)
-	seen, _ = s.MarkSeen(ctx, "d")
-	assert.False(t, seen, "time bound: d expired")
-	assert.Equal(t, 1, s.Len())
+	// fn fails: its own claim is released, with the token it claimed under.
+	rec := &handlerRecorder{err: errors.New("db down")}
+	st2 := &scriptedStore{claim: Claim{Status: ClaimAcquired}}
+	h = NewWebhookHandler(rec.fn, WithWebhookDeduplication(st2), WithWebhookLogger(quietLogger(&logs)))
+	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
+	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
+	require.Len(t, st2.released, 2)
+	assert.Len(t, st2.released[0], 32)
+	assert.NotEqual(t, st2.released[0], st2.released[1], "each delivery claims under its own token")
+	assert.Empty(t, st2.completed)
+	assert.Equal(t, []time.Duration{DefaultWebhookLease, DefaultWebhookLease}, st2.leases)
 
-	require.NoError(t, s.Forget(ctx, "d"))
-	seen, _ = s.MarkSeen(ctx, "d")
-	assert.False(t, seen)
-	// Forget and mark again many times: the store stays bounded.
-	for i := 0; i < 100; i++ {
-		require.NoError(t, s.Forget(ctx, "d"))
-		_, _ = s.MarkSeen(ctx, "d")
-	}
-	assert.LessOrEqual(t, len(s.order)-s.head, 2*3+1)
+	// fn aborts the response with http.ErrAbortHandler: the panic goes on to net/http, and the
+	// claim is released first, so the next delivery need not wait for the lease.
+	st3 := &scriptedStore{claim: Claim{Status: ClaimAcquired}}
+	h = NewWebhookHandler(func(context.Context, *Event) error { panic(http.ErrAbortHandler) }, WithWebhookDeduplication(st3))
+	func() {
+		defer func() { assert.Equal(t, http.ErrAbortHandler, recover()) }()
+		serve(h, http.MethodPost, "application/json", referenceWebhook)
+	}()
+	assert.Len(t, st3.released, 1)
+	assert.Empty(t, st3.completed)
 }
 
 func TestWebhookHandlerOverHTTP(t *testing.T) {
@@ -443,6 +482,9 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 		{"zero body limit", func() { WithWebhookMaxBodyBytes(0) }, "WithWebhookMaxBodyBytes: 0 is not a positive size"},
 		{"negative body limit", func() { WithWebhookMaxBodyBytes(-1) }, "WithWebhookMaxBodyBytes: -1 is not a positive size"},
 		{"nil logger", func() { NewWebhookHandler(fn, WithWebhookLogger(nil)) }, "WithWebhookLogger: nil *slog.Logger"},
+		{"nil dedup store", func() { WithWebhookDeduplication(nil) }, "WithWebhookDeduplication: nil DedupStore"},
+		{"zero lease", func() { WithWebhookLease(0) }, "WithWebhookLease: 0s is not a positive duration"},
+		{"negative lease", func() { WithWebhookLease(-time.Second) }, "WithWebhookLease: -1s is not a positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,17 @@
+package mensatek
+
+import "time"
+
+// SetMemoryDedupClock makes s read the time from now, for tests in package mensatek_test.
+func SetMemoryDedupClock(s *MemoryDedupStore, now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// MemoryDedupOrderLen is how many state changes s keeps in its order queue.
+func MemoryDedupOrderLen(s *MemoryDedupStore) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.order) - s.head
+}

@@ -1,0 +1,214 @@
+// Package testserver gives the store modules' tests a real Redis or PostgreSQL: the one named by
+// an environment variable, or else a throwaway server it starts on a free loopback port in a
+// temporary directory and stops at the end. Without the server's binaries a test skips, saying
+// how to install them; with CI=true it fails instead, so CI never passes a store untested.
+package testserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Environment variables that name a server to use instead of starting one.
+const (
+	RedisURLEnv    = "MENSATEK_TEST_REDIS_URL"    // such as redis://127.0.0.1:6379/0
+	PostgresURLEnv = "MENSATEK_TEST_POSTGRES_URL" // such as postgres://user:pw@127.0.0.1:5432/db
+)
+
+// errMissing marks a server whose binaries are not installed.
+var errMissing = errors.New("not installed")
+
+type server struct {
+	once sync.Once
+	url  string
+	err  error
+	stop func()
+}
+
+var (
+	mu      sync.Mutex
+	started []*server
+	redis   = &server{}
+	pg      = &server{}
+)
+
+// RedisURL returns the URL of a Redis server for the test, starting one the first time.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return redis.get(t, RedisURLEnv, startRedis,
+		"redis-server not found; install it (apt-get install redis-server) or set "+RedisURLEnv)
+}
+
+// PostgresURL returns the URL of a PostgreSQL database for the test, starting a server the
+// first time.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return pg.get(t, PostgresURLEnv, startPostgres,
+		"initdb/pg_ctl not found; install PostgreSQL (apt-get install postgresql) or set "+PostgresURLEnv)
+}
+
+// StopAll stops the servers this process started; call it from TestMain after m.Run.
+func StopAll() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range started {
+		if s.stop != nil {
+			s.stop()
+		}
+	}
+	started = nil
+}
+
+func (s *server) get(t testing.TB, env string, start func() (string, func(), error), howto string) string {
+	t.Helper()
+	if u := os.Getenv(env); u != "" {
+		return u
+	}
+	s.once.Do(func() {
+		s.url, s.stop, s.err = start()
+		mu.Lock()
+		started = append(started, s)
+		mu.Unlock()
+	})
+	if errors.Is(s.err, errMissing) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(howto + " (CI=true: store tests must not be skipped)")
+		}
+		t.Skip(howto)
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.url
+}
+
+// freePort returns a loopback port nobody listens on at the moment.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startRedis() (string, func(), error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, errMissing
+	}
+	dir, err := os.MkdirTemp("", "mensatek-redis-")
+	if err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", dir, "--logfile", dir+"/redis.log")
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("starting redis-server: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(20 * time.Second)
+	for !redisPing(addr) {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(dir + "/redis.log")
+			stop()
+			return "", nil, fmt.Errorf("redis-server on %s did not answer PING within 20 s: %s", addr, log)
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for the server to listen
+	}
+	return "redis://" + addr + "/0", stop, nil
+}
+
+func redisPing(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// pgBinary finds a PostgreSQL program on PATH or in Debian's versioned directories.
+func pgBinary(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, v := range []string{"17", "16", "15", "14", "13"} {
+		p := "/usr/lib/postgresql/" + v + "/bin/" + name
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errMissing
+}
+
+func startPostgres() (string, func(), error) {
+	initdb, err := pgBinary("initdb")
+	if err != nil {
+		return "", nil, err
+	}
+	pgctl, err := pgBinary("pg_ctl")
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "mensatek-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	data := dir + "/data"
+	run := func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		if err := asUnprivileged(cmd, dir); err != nil {
+			return err
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	if err := run(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	opts := fmt.Sprintf("-p %d -h 127.0.0.1 -k %s -F -c max_connections=200", port, dir)
+	if err := run(pgctl, "-D", data, "-l", dir+"/pg.log", "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		log, _ := os.ReadFile(dir + "/pg.log")
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("%v\n%s", err, log)
+	}
+	stop := func() {
+		_ = run(pgctl, "-D", data, "-m", "immediate", "-w", "stop")
+		os.RemoveAll(dir)
+	}
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
+}

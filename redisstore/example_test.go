@@ -1,0 +1,35 @@
+package redisstore_test
+
+import (
+	"context"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/redisstore"
+)
+
+// Every replica gives its webhook handler the same Redis.
+func ExampleNewDedupStore() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"}) // or redis.NewClusterClient
+	store := redisstore.NewDedupStore(rdb, redisstore.WithRetention(48*time.Hour))
+	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
+		log.Printf("report %d: status %d", ev.MessageID, ev.Status)
+		return nil
+	}, mensatek.WithWebhookDeduplication(store), mensatek.WithWebhookLease(time.Minute))
+	http.Handle("/mensatek", handler)
+}
+
+// Replicas that send with the same credentials share one limit.
+func ExampleNewRateLimiter() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	limiter := redisstore.NewRateLimiter(rdb, "mensatek:rate:my-api-user", 20, 5)
+	client, err := mensatek.NewClient("my-api-user", "my-api-token", mensatek.WithLimiter(limiter))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = client.SendText(context.Background(), "34600000001", "hola") // waits for its turn
+}
