@@ -3,6 +3,11 @@ package mensatek_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,4 +176,177 @@ func TestWithContactsNilStore(t *testing.T) {
 	t.Parallel()
 	_, err := mensatek.NewClient("u", "t", mensatek.WithContacts(nil))
 	require.ErrorContains(t, err, "nil ContactStore")
+}
+
+// consentReceiver is a webhook receiver with a contact store, over httptest.
+type consentReceiver struct {
+	url    string
+	events chan *mensatek.Event
+}
+
+func newConsentReceiver(t *testing.T, store mensatek.ContactStore, opts ...mensatek.WebhookOption) *consentReceiver {
+	t.Helper()
+	rc := &consentReceiver{events: make(chan *mensatek.Event, 16)}
+	h := mensatek.NewWebhookHandler(func(_ context.Context, ev *mensatek.Event) error {
+		rc.events <- ev
+		return nil
+	}, append([]mensatek.WebhookOption{mensatek.WithWebhookContacts(store),
+		mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)...)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL
+	return rc
+}
+
+func (rc *consentReceiver) deliver(t *testing.T, w mensatektest.Webhook) (int, *mensatek.Event) {
+	t.Helper()
+	status, err := mensatektest.DeliverWebhook(context.Background(), rc.url, w)
+	require.NoError(t, err)
+	select {
+	case ev := <-rc.events:
+		return status, ev
+	default:
+		return status, nil
+	}
+}
+
+// The whole loop: a customer writes "Baja." to the webhook; a campaign send to them is refused
+// before anything leaves; "ALTA" allows it again.
+func TestWebhookOptOutIsHonouredBySends(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api := mensatektest.Start(t)
+	store := mensatek.NewMemoryContactStore()
+	rc := newConsentReceiver(t, store)
+	client := api.Client(mensatek.WithContacts(store))
+
+	status, ev := rc.deliver(t, mensatektest.InboundText(1, "34600000001", "Baja."))
+	require.Equal(t, http.StatusOK, status)
+	require.NotNil(t, ev)
+	assert.Equal(t, mensatek.ConsentOptedOut, ev.Consent, "the event says so, for the confirmation")
+
+	_, err := client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
+	require.ErrorIs(t, err, mensatek.ErrOptedOut)
+	assert.Contains(t, err.Error(), "(keyword:BAJA)")
+	assert.Zero(t, api.Calls(mensatek.OpSend), "the fake saw no request")
+
+	// An ordinary message changes nothing about consent.
+	_, ev = rc.deliver(t, mensatektest.InboundText(2, "34600000001", "¿y mi pedido?"))
+	assert.Equal(t, mensatek.ConsentNone, ev.Consent)
+	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
+	require.ErrorIs(t, err, mensatek.ErrOptedOut)
+
+	alta := mensatektest.InboundText(3, "34600000001", "ALTA")
+	alta.Time = alta.Time.Add(time.Second) // Fecha has seconds; at an equal time an opt-out wins
+	_, ev = rc.deliver(t, alta)
+	assert.Equal(t, mensatek.ConsentOptedIn, ev.Consent)
+	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, api.Calls(mensatek.OpSend))
+}
+
+func TestWebhookRecordsTheServiceWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api := mensatektest.Start(t)
+	store := mensatek.NewMemoryContactStore()
+	rc := newConsentReceiver(t, store)
+	now := &clock{now: time.Now().Truncate(time.Second)}
+	client := api.Client(mensatek.WithContacts(store, mensatek.WithContactClock(now.Now)))
+
+	old := mensatektest.InboundText(1, "34600000001", "hola")
+	old.Time = now.now.Add(-25 * time.Hour)
+	recent := mensatektest.InboundText(2, "34600000002", "hola")
+	recent.Time = now.now.Add(-time.Hour)
+	for _, w := range []mensatektest.Webhook{old, recent} {
+		status, _ := rc.deliver(t, w)
+		require.Equal(t, http.StatusOK, status)
+	}
+	_, err := client.SendText(ctx, "34600000001", "¿seguimos?")
+	require.ErrorIs(t, err, mensatek.ErrOutsideServiceWindow, "wrote 25 hours ago")
+	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
+	require.NoError(t, err, "a template goes")
+	_, err = client.SendText(ctx, "34600000002", "claro")
+	require.NoError(t, err, "wrote an hour ago")
+
+	// A report delivered late (an older time) does not move the window back.
+	late := mensatektest.InboundText(3, "34600000002", "antes")
+	late.Time = now.now.Add(-30 * time.Hour)
+	rc.deliver(t, late)
+	_, err = client.SendText(ctx, "34600000002", "sigue")
+	require.NoError(t, err)
+}
+
+// countingContacts counts the store's writes, and fails them when told to.
+type countingContacts struct {
+	*mensatek.MemoryContactStore
+	mu      sync.Mutex
+	inbound int
+	fail    error
+}
+
+func (c *countingContacts) RecordInbound(ctx context.Context, phone string, t time.Time) error {
+	c.mu.Lock()
+	c.inbound++
+	fail := c.fail
+	c.mu.Unlock()
+	if fail != nil {
+		return fail
+	}
+	return c.MemoryContactStore.RecordInbound(ctx, phone, t)
+}
+
+func TestWebhookContactsWithinTheClaim(t *testing.T) {
+	t.Parallel()
+	store := &countingContacts{MemoryContactStore: mensatek.NewMemoryContactStore()}
+	rc := newConsentReceiver(t, store)
+	w := mensatektest.InboundText(1, "34600000001", "STOP")
+
+	// The store fails: 500, the function is not called, the provider will deliver it again.
+	store.mu.Lock()
+	store.fail = errors.New("redis down")
+	store.mu.Unlock()
+	status, ev := rc.deliver(t, w)
+	assert.Equal(t, http.StatusInternalServerError, status)
+	assert.Nil(t, ev)
+
+	// The redelivery is recorded and handled; a third delivery of the handled report is not
+	// recorded again.
+	store.mu.Lock()
+	store.fail = nil
+	store.mu.Unlock()
+	status, ev = rc.deliver(t, w)
+	assert.Equal(t, http.StatusOK, status)
+	require.NotNil(t, ev)
+	assert.Equal(t, mensatek.ConsentOptedOut, ev.Consent)
+	status, ev = rc.deliver(t, w)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Nil(t, ev, "a handled report does not reach the function again")
+	store.mu.Lock()
+	assert.Equal(t, 2, store.inbound, "the failed try and the handled one; not the duplicate")
+	store.mu.Unlock()
+	out, err := store.OptedOut(context.Background())
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	assert.Equal(t, "keyword:STOP", out[0].ConsentSource)
+}
+
+func TestWebhookConsentKeywords(t *testing.T) {
+	t.Parallel()
+	store := mensatek.NewMemoryContactStore()
+	rc := newConsentReceiver(t, store, mensatek.WithWebhookConsentKeywords(
+		[]string{"no quiero recibir más mensajes"}, []string{"quiero volver"}))
+	_, ev := rc.deliver(t, mensatektest.InboundText(1, "34600000001", "No quiero recibir mas mensajes!"))
+	assert.Equal(t, mensatek.ConsentOptedOut, ev.Consent)
+	_, ev = rc.deliver(t, mensatektest.InboundText(2, "34600000002", "BAJA"))
+	assert.Equal(t, mensatek.ConsentNone, ev.Consent, "the defaults were replaced")
+	assert.Panics(t, func() { mensatek.WithWebhookConsentKeywords([]string{"BAJA"}, []string{"baja."}) })
+	assert.Panics(t, func() { mensatek.WithWebhookContacts(nil) })
+
+	// Status reports of sent messages are not recorded as the customer writing.
+	_, ev = rc.deliver(t, mensatektest.StatusChange(9, "34600000003", 3, "r"))
+	assert.Equal(t, mensatek.ConsentNone, ev.Consent)
+	got, err := store.Contacts(context.Background(), []string{"34600000003"})
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }

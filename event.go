@@ -41,6 +41,11 @@ type Event struct {
 	Type        string    // Tipo: the message's type, such as "text"
 	// Message is the decoded Mensaje of an inbound message; nil when absent.
 	Message *InboundMessage
+	// Consent is what the message said about consent, as a handler with [WithWebhookContacts]
+	// read and recorded it before calling your function: ConsentOptedOut for an opt-out keyword
+	// (send the confirmation WhatsApp expects), ConsentOptedIn for an opt-in keyword, empty
+	// otherwise (and always without WithWebhookContacts).
+	Consent ConsentChange
 	// Extra holds every field this SDK does not know, by the name it came with, so nothing the
 	// provider sends is lost. Values that are not strings keep their JSON text.
 	Extra map[string]string

@@ -26,6 +26,8 @@ type webhookConfig struct {
 	dedup          DedupStore
 	lease          time.Duration
 	logger         *slog.Logger
+	contacts       ContactStore // nil: no consent recording
+	optOut, optIn  keywordSet
 }
 
 // WithWebhookBasicAuth requires HTTP Basic credentials, as configured in the panel; they are
@@ -102,6 +104,35 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return func(c *webhookConfig) { c.logger = l }
 }
 
+// WithWebhookContacts records in store, for every inbound message, when the customer wrote
+// (the event's time), and reads a text that is an opt-out or opt-in keyword as one
+// ([WithWebhookConsentKeywords]; by default BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE
+// opt out and ALTA, START opt back in, matched on the whole message without regard to case,
+// accents, punctuation or surrounding spaces). It records them before your function runs, and
+// sets [Event.Consent] so your function can send the confirmation WhatsApp expects. Recording
+// happens within the delivery's claim: a report already handled is not recorded again, and a
+// store that fails makes the handler answer 500, so the provider delivers the report again.
+// Give the same store to [WithContacts] to enforce what it records. A nil store panics here.
+func WithWebhookContacts(store ContactStore) WebhookOption {
+	if store == nil {
+		panic("mensatek: WithWebhookContacts: nil ContactStore")
+	}
+	return func(c *webhookConfig) { c.contacts = store }
+}
+
+// WithWebhookConsentKeywords replaces the opt-out and opt-in keywords [WithWebhookContacts]
+// recognises, for example to add "NO QUIERO RECIBIR MAS MENSAJES". Each is matched as
+// [DefaultOptOutKeywords] are. A word in both lists panics here.
+func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
+	out, in := newKeywordSet(optOut), newKeywordSet(optIn)
+	for w := range out {
+		if in[w] {
+			panic(fmt.Sprintf("mensatek: WithWebhookConsentKeywords: %q both opts out and in", w))
+		}
+	}
+	return func(c *webhookConfig) { c.optOut, c.optIn = out, in }
+}
+
 // NewWebhookHandler returns an http.Handler for the URL you configure in the panel. For each
 // report it calls fn with the typed event and answers:
 //   - 200 once fn returned nil, or at once, without calling fn, for a report already handled
@@ -124,7 +155,8 @@ func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...We
 	if fn == nil {
 		panic("mensatek: NewWebhookHandler: nil function")
 	}
-	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0), lease: DefaultWebhookLease}
+	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0), lease: DefaultWebhookLease,
+		optOut: newKeywordSet(defaultOptOutKeywords), optIn: newKeywordSet(defaultOptInKeywords)}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -137,8 +169,9 @@ func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...We
 }
 
 type webhookHandler struct {
-	fn  func(ctx context.Context, ev *Event) error
-	cfg webhookConfig
+	fn       func(ctx context.Context, ev *Event) error
+	cfg      webhookConfig
+	tokenSeq atomic.Uint64 // claim tokens if crypto/rand ever fails
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +204,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handleOnce runs fn for ev under a claim of its key: see [DedupStore].
 func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, ev *Event) {
-	key, token := ev.Key(), newClaimToken()
+	key, token := ev.Key(), h.newClaimToken()
 	c, err := h.cfg.dedup.Claim(ctx, key, token, h.cfg.lease)
 	if err != nil {
 		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store failed", "error", err, "message_id", ev.MessageID)
@@ -208,7 +241,7 @@ func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, 
 				panic(p)
 			}
 		}()
-		return h.call(fnCtx, ev)
+		return h.run(fnCtx, ev)
 	}()
 	cancel()
 	if err != nil {
@@ -229,7 +262,7 @@ func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, 
 
 // handle runs fn for ev without deduplication.
 func (h *webhookHandler) handle(ctx context.Context, w http.ResponseWriter, ev *Event) {
-	if err := h.call(ctx, ev); err != nil {
+	if err := h.run(ctx, ev); err != nil {
 		h.fail(ctx, w, ev, err)
 		return
 	}
@@ -246,16 +279,56 @@ func (h *webhookHandler) fail(ctx context.Context, w http.ResponseWriter, ev *Ev
 const storeOutcomeTimeout = 30 * time.Second
 
 // newClaimToken returns a random token that tells this delivery's claim from any other's.
-func newClaimToken() string {
+func (h *webhookHandler) newClaimToken() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		// crypto/rand does not fail on supported platforms; a counter keeps tokens unique here.
-		return "n" + strconv.FormatUint(tokenSeq.Add(1), 10)
+		return "n" + strconv.FormatUint(h.tokenSeq.Add(1), 10)
 	}
 	return hex.EncodeToString(b[:])
 }
 
-var tokenSeq atomic.Uint64
+// run records the event in the contact store, if there is one, then runs fn.
+func (h *webhookHandler) run(ctx context.Context, ev *Event) error {
+	if h.cfg.contacts != nil {
+		if err := h.recordContact(ctx, ev); err != nil {
+			return fmt.Errorf("contact store: %w", err)
+		}
+	}
+	return h.call(ctx, ev)
+}
+
+// recordContact records an inbound message's time and, for a keyword, the consent change.
+func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
+	if ev.Direction != Inbound {
+		return nil
+	}
+	phone, err := NormalizePhone(ev.Phone)
+	if err != nil {
+		h.cfg.logger.WarnContext(ctx, "mensatek webhook: inbound message with an unusable phone; not recorded", "message_id", ev.MessageID)
+		return nil
+	}
+	at := ev.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if err := h.cfg.contacts.RecordInbound(ctx, phone, at); err != nil {
+		return err
+	}
+	if ev.Message == nil || ev.Message.Type != InboundTypeText {
+		return nil
+	}
+	word := normalizeKeyword(ev.Message.Text)
+	switch {
+	case h.cfg.optOut[word]:
+		ev.Consent = ConsentOptedOut
+	case h.cfg.optIn[word]:
+		ev.Consent = ConsentOptedIn
+	default:
+		return nil
+	}
+	return h.cfg.contacts.SetOptOut(ctx, phone, ev.Consent == ConsentOptedOut, at, "keyword:"+word)
+}
 
 // call runs fn, turning a panic into an error.
 func (h *webhookHandler) call(ctx context.Context, ev *Event) (err error) {
