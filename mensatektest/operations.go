@@ -105,6 +105,21 @@ func (s *Server) send(f params) []kv {
 	}
 
 	s.mu.Lock()
+	rule := s.consent
+	s.mu.Unlock()
+	if rule != nil {
+		phones := make([]string, 0, len(valid))
+		for _, i := range valid {
+			if p, err := mensatek.NormalizePhone(to[i].Phone); err == nil {
+				phones = append(phones, p)
+			}
+		}
+		if problem := rule.problem(typ, phones); problem != "" {
+			return fail("%s", problem)
+		}
+	}
+
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	if template != "" {
 		t, problem := s.templateByName(template)

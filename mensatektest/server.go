@@ -48,6 +48,7 @@ type Server struct {
 	faults        map[mensatek.Operation][]fault
 	calls         map[mensatek.Operation]int
 	finished      map[mensatek.Operation]int // calls whose handling has ended, for the package's tests
+	consent       *consentRule               // nil: consent is not enforced (EnforceConsent)
 }
 
 type mediaKey struct {

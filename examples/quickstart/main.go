@@ -1,6 +1,7 @@
 // Command quickstart walks through the main job of the SDK: list the templates, read a
 // template's variables, check a campaign locally, send the template, send a text, show the
-// credits left, and receive a customer's reply through the webhook handler.
+// credits left, receive a customer's reply through the webhook handler, and honour a customer's
+// opt-out ("BAJA").
 //
 //	go run ./examples/quickstart
 //
@@ -138,6 +139,11 @@ func run(to, templateName string) error {
 		if err := receiveReply(ctx, res.MessageID+1, good.Phone); err != nil {
 			return err
 		}
+
+		step(8, "The customer writes BAJA: the next campaign send to them is refused before it costs anything")
+		if err := honourOptOut(ctx, fake, good); err != nil {
+			return err
+		}
 		fmt.Printf("\nThe fake recorded %d sends. Set MENSATEK_API_USER and MENSATEK_API_TOKEN to run this against the real API.\n", len(fake.Sent()))
 	}
 	return nil
@@ -185,6 +191,32 @@ func receiveReply(ctx context.Context, messageID int64, phone string) error {
 	fmt.Printf("  %s message %d from %s (%s): %s %q, button id %q (handler answered %d)\n",
 		direction(ev.Direction), ev.MessageID, ev.Phone, ev.ProfileName,
 		ev.Message.Type, ev.Message.Text, ev.Message.Reply.ID, status)
+	return nil
+}
+
+// honourOptOut shares one contact store between a webhook handler, which records the customer's
+// "BAJA", and a client, which then refuses to send them anything.
+func honourOptOut(ctx context.Context, fake *mensatektest.Server, customer mensatek.Recipient) error {
+	contacts := mensatek.NewMemoryContactStore() // redisstore or pgstore with several replicas
+	handler := mensatek.NewWebhookHandler(func(_ context.Context, ev *mensatek.Event) error {
+		if ev.Consent == mensatek.ConsentOptedOut {
+			fmt.Printf("  webhook: %s opted out (send them a confirmation)\n", ev.Phone)
+		}
+		return nil
+	}, mensatek.WithWebhookContacts(contacts))
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	if _, err := mensatektest.DeliverWebhook(ctx, srv.URL, mensatektest.InboundText(900, customer.Phone, "Baja.")); err != nil {
+		return err
+	}
+
+	client := fake.Client(mensatek.WithContacts(contacts))
+	before := len(fake.Sent())
+	_, err := client.SendChecked(ctx, mensatek.SendRequest{To: []mensatek.Recipient{customer}, Message: mensatek.Template{Name: "customer_welcome"}})
+	if !errors.Is(err, mensatek.ErrOptedOut) {
+		return fmt.Errorf("the send to a customer who opted out was not refused: %v", err)
+	}
+	fmt.Printf("  send refused: %v\n  requests that left: %d\n", err, len(fake.Sent())-before)
 	return nil
 }
 
