@@ -1,19 +1,3 @@
-// Package mensatek is a typed client for the Mensatek WhatsApp Business API (v7): send the ten
-// WhatsApp message types, show a typing indicator, download media your customers send, change the
-// account status, list templates and their variables, and receive delivery reports and incoming
-// messages through a webhook.
-//
-// A [Client] is safe for concurrent use; make one per set of credentials and share it. Every
-// method takes a [context.Context] first and honours it. Local mistakes (a malformed phone, a text
-// over WhatsApp's limits, a missing template variable) fail with a [*ValidationError] before any
-// request leaves the process; the API's refusals are [*APIError] values matched with
-// [ErrAuthentication], [ErrInsufficientCredits] and [ErrInvalidRequest]. A send whose request may
-// have reached the server but got no usable answer fails with [ErrOutcomeUnknown] and is never
-// repeated automatically, since the API has no idempotency key. Failures that are safe to repeat
-// are retried ([RetryPolicy]); an authentication failure is not, and starts a cooldown
-// ([WithAuthCooldown]), so a misconfigured deployment does not get blocked as spam.
-//
-// Package mensatektest has an in-process fake of the API for tests.
 package mensatek
 
 import (

@@ -1,0 +1,39 @@
+// Package mensatek is a typed client for the Mensatek WhatsApp Business API (v7): send the ten
+// WhatsApp message types, show a typing indicator, download media your customers send, change the
+// account status, list templates and their variables, and receive delivery reports and incoming
+// messages through a webhook.
+//
+// # Sending
+//
+// A [Client] is safe for concurrent use; make one per set of credentials and share it. Every
+// method takes a [context.Context] first and honours it. Local mistakes (a malformed phone, a text
+// over WhatsApp's limits, a missing template variable) fail with a [*ValidationError] before any
+// request leaves the process; the API's refusals are [*APIError] values matched with
+// [ErrAuthentication], [ErrInsufficientCredits] and [ErrInvalidRequest]. A send whose request may
+// have reached the server but got no usable answer fails with [ErrOutcomeUnknown] and is never
+// repeated automatically, since the API has no idempotency key; one that provably never left is
+// retried. Failures that are safe to repeat are retried ([RetryPolicy]); an authentication failure
+// is not, and starts a cooldown ([WithAuthCooldown]), so a misconfigured deployment does not get
+// blocked as spam. [WithTimeout] bounds each call, retries included.
+//
+// # Receiving
+//
+// [NewWebhookHandler] is the http.Handler for the webhook: typed [Event] values, inbound messages
+// decoded into typed parts ([InboundMessage]), and each report handled once even when it is
+// delivered many times or to several replicas at once ([DedupStore], [WithWebhookLease]).
+//
+// # Consent
+//
+// A [ContactStore], fed by the webhook ([WithWebhookContacts]) and read by the client
+// ([WithContacts]), keeps customers who wrote BAJA from getting more messages ([ErrOptedOut]) and
+// refuses messages outside WhatsApp's 24-hour window ([ErrOutsideServiceWindow]) before they cost
+// anything.
+//
+// # Several replicas and tests
+//
+// The in-memory stores are the defaults for one process. The modules
+// github.com/mensatek-go/mensatek/redisstore and github.com/mensatek-go/mensatek/pgstore hold
+// the same stores on Redis and PostgreSQL, and a rate limiter shared by every replica; packages
+// dedupstoretest and contactstoretest are the conformance suites a store of your own must pass.
+// Package mensatektest has an in-process fake of the API for your tests.
+package mensatek
