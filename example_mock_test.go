@@ -3,8 +3,12 @@ package mensatek_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
+	"testing"
 
 	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
 
 	"github.com/mensatek-go/mensatek"
 )
@@ -64,3 +68,37 @@ func (e *exampleT) Errorf(format string, args ...any) {
 	fmt.Printf(format+"\n", args...)
 }
 func (e *exampleT) FailNow() { e.failed = true }
+
+// The test the README shows, as a user writes it.
+func TestNotifyShipped(t *testing.T) {
+	sender := &mockSender{}
+	sender.On("SendText", mock.Anything, "34600000001", "Your order A-17 has shipped").
+		Return(&mensatek.SendResult{MessageID: 42, Sent: 1}, nil).Once()
+
+	id, err := NotifyShipped(context.Background(), sender, "34600000001", "A-17")
+	require.NoError(t, err)
+	require.Equal(t, int64(42), id)
+	sender.AssertExpectations(t)
+}
+
+// The README's testify section is code from this file, line for line.
+func TestReadmeTestifySectionIsInThisFile(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	self, err := os.ReadFile("example_mock_test.go")
+	require.NoError(t, err)
+	section := string(readme)
+	start := strings.Index(section, "### Mocking an interface with testify")
+	require.GreaterOrEqual(t, start, 0, "the README has no testify section")
+	section = section[start:]
+	begin := strings.Index(section, "```go\n")
+	require.GreaterOrEqual(t, begin, 0)
+	block := section[begin+len("```go\n"):]
+	block = block[:strings.Index(block, "```")]
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		require.Contains(t, string(self), line, "a README line that is not in example_mock_test.go")
+	}
+}
