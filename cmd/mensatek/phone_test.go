@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// validInternational builds numbers itself for speed: it must agree with libphonenumber's Parse.
+func TestValidInternationalAgreesWithParse(t *testing.T) {
+	for _, digits := range []string{
+		"34600123456", "34912345678", "34500123456", "3460012345", // Spain: mobile, landline, invalid, short
+		"390612345678", "393123456789", // Italy: a Rome landline keeps its leading 0; a mobile
+		"447911123456", "12025550123", "33612345678", "5215512345678", "8613812345678",
+		"80012345678",   // +800, a non-geographic code
+		"99912345678",   // no such country
+		"600123456",     // a Spanish national number read as +60 (Malaysia)
+		"6112345678",    // +61 (Australia), too short
+		"35312345678",   // +353 (Ireland)
+		"3460000000001", // too long
+	} {
+		num, err := phonenumbers.Parse("+"+digits, "")
+		want := err == nil && phonenumbers.IsValidNumber(num)
+		assert.Equal(t, want, validInternational(digits), digits)
+	}
+}
+
+func TestPhoneChecker(t *testing.T) {
+	none, err := newPhoneChecker("")
+	require.NoError(t, err)
+	es, err := newPhoneChecker(" es ")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		p        *phoneChecker
+		raw, out string
+	}{
+		{none, "+34 600 123 456", "34600123456"},
+		{none, "0034600123456", "34600123456"},
+		{es, "600 123 456", "34600123456"},
+		{es, "34600123456", "34600123456"}, // the country prefix without "+" is recognised
+		{es, "+33 6 12 34 56 78", "33612345678"},
+		{es, "0033612345678", "33612345678"},
+	} {
+		got, problem := c.p.normalize(c.raw)
+		assert.Empty(t, problem, c.raw)
+		assert.Equal(t, c.out, got, c.raw)
+	}
+	_, problem := none.normalize("612345678")
+	assert.Contains(t, problem, "pass --region")
+	_, problem = es.normalize("")
+	assert.Equal(t, "phone number is empty", problem)
+	_, err = newPhoneChecker("Spain")
+	assert.Error(t, err)
+}
+
+func BenchmarkPhoneNoRegion(b *testing.B) {
+	p, _ := newPhoneChecker("")
+	for i := 0; i < b.N; i++ {
+		if _, r := p.normalize(fmt.Sprintf("3460%07d", i%20000+1)); r != "" {
+			b.Fatal(r)
+		}
+	}
+}
+
+func BenchmarkPhoneRegion(b *testing.B) {
+	p, _ := newPhoneChecker("ES")
+	for i := 0; i < b.N; i++ {
+		if _, r := p.normalize(fmt.Sprintf("600 %03d %03d", i%1000, i%997)); r != "" {
+			b.Fatal(r)
+		}
+	}
+}
