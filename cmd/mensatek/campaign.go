@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -287,10 +288,9 @@ func (c *campaign) plan(sh *sheet, cols *columns, d *mensatek.TemplateDetails) (
 	var toSend []planned
 	var bad []invalidJSON
 	firstRow := map[string]int{}
-	for _, r := range sh.rows {
-		rec := cols.recipient(r)
-		phone, phoneProblem := c.phones.normalize(rec.Phone)
-		if phoneProblem == "" {
+	for i, ch := range c.check(sh, cols, d) {
+		r, rec, phone, problems := sh.rows[i], ch.rec, ch.phone, ch.problems
+		if ch.phoneOK {
 			if prev, ok := c.results.sentBefore(phone); ok {
 				if prev.status == statusSent {
 					c.summary.AlreadySent = append(c.summary.AlreadySent, r.num)
@@ -299,15 +299,11 @@ func (c *campaign) plan(sh *sheet, cols *columns, d *mensatek.TemplateDetails) (
 				}
 				continue
 			}
-			rec.Phone = phone // international: the template's check sees what is sent
-		} else {
-			phone = clip(rec.Phone)
-		}
-		problems := cols.problems(r, rec, phoneProblem, sh.info.Encoding, d)
-		if first, dup := firstRow[phone]; dup && phoneProblem == "" {
-			problems = append(problems, fmt.Sprintf("%s: %s is also in row %d", cols.header[cols.phone], phone, first))
-		} else if phoneProblem == "" {
-			firstRow[phone] = r.num
+			if first, dup := firstRow[phone]; dup {
+				problems = append(problems, fmt.Sprintf("%s: %s is also in row %d", cols.header[cols.phone], phone, first))
+			} else {
+				firstRow[phone] = r.num
+			}
 		}
 		if len(problems) > 0 {
 			bad = append(bad, invalidJSON{Row: r.num, Phone: phone, Reasons: problems})
@@ -317,6 +313,53 @@ func (c *campaign) plan(sh *sheet, cols *columns, d *mensatek.TemplateDetails) (
 	}
 	c.summary.Invalid = bad
 	return toSend, bad
+}
+
+// checkedRow is a row after the local check.
+type checkedRow struct {
+	rec      mensatek.Recipient // with the phone in international form when it is valid
+	phone    string             // international when phoneOK, else as given (cut short)
+	phoneOK  bool
+	problems []string
+}
+
+// check checks every row on its own (phone, template variables, encoding), on every core:
+// libphonenumber's check is most of the time a large campaign takes before its first batch.
+func (c *campaign) check(sh *sheet, cols *columns, d *mensatek.TemplateDetails) []checkedRow {
+	out := make([]checkedRow, len(sh.rows))
+	one := func(i int) {
+		r := sh.rows[i]
+		rec := cols.recipient(r)
+		phone, phoneProblem := c.phones.normalize(rec.Phone)
+		if phoneProblem == "" {
+			rec.Phone = phone // the template's check sees what is sent
+		} else {
+			phone = clip(rec.Phone)
+		}
+		out[i] = checkedRow{rec: rec, phone: phone, phoneOK: phoneProblem == "",
+			problems: cols.problems(r, rec, phoneProblem, sh.info.Encoding, d)}
+	}
+	const chunk = 1000
+	workers := min(runtime.GOMAXPROCS(0), (len(out)+chunk-1)/chunk)
+	if workers <= 1 {
+		for i := range out {
+			one(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(out) + workers - 1) / workers
+	for from := 0; from < len(out); from += per {
+		wg.Add(1)
+		go func(from, to int) {
+			defer wg.Done()
+			for i := from; i < to; i++ {
+				one(i)
+			}
+		}(from, min(from+per, len(out)))
+	}
+	wg.Wait()
+	return out
 }
 
 func batches(n, size int) int { return (n + size - 1) / size }
@@ -360,8 +403,11 @@ func (c *campaign) send(ctx context.Context, rows []planned) error {
 		}
 
 		stopNotice := noticeOnCancel(ctx, stderr, notice)
-		// The batch in flight is not cancelled: a send cut short may have been sent.
-		res, err := c.client.SendChecked(context.WithoutCancel(ctx), mensatek.SendRequest{
+		// The batch in flight is not cancelled: a send cut short may have been sent. Send, not
+		// SendChecked: plan checked every row against the template moments ago, and checking
+		// each again (or fetching the template list again when its cache expires in a long
+		// campaign) would only cost time.
+		res, err := c.client.Send(context.WithoutCancel(ctx), mensatek.SendRequest{
 			To:         to,
 			Message:    mensatek.Template{Name: c.template},
 			ScheduleAt: c.scheduleAt,

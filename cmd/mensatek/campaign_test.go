@@ -367,3 +367,24 @@ func TestCampaignProgressBar(t *testing.T) {
 	assert.Contains(t, r.stderr, "(3/3")
 	assert.NotContains(t, r.stderr, "batch 1/2", "a terminal gets the bar, not the lines")
 }
+
+// Rows are checked on several cores: the outcome is the same as one by one, in row order.
+func TestCampaignManyRowsChecked(t *testing.T) {
+	srv, h := newFake(t)
+	rows := make([]string, 2500)
+	for i := range rows {
+		rows[i] = goodRow(i + 1)
+	}
+	rows[10] = "123,Eva,https://example.com/b.jpg,https://example.com/o/11" // row 12
+	rows[2400] = goodRow(5)                                                 // row 2402: row 6's phone
+	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", writeCSV(t, csvHeader, rows...), "--dry-run", "--json")
+	assertFailed(t, r, exitValidation, "2 of 2500 rows are invalid")
+	var sum campaignJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
+	require.Len(t, sum.Invalid, 2)
+	assert.Equal(t, 12, sum.Invalid[0].Row)
+	assert.Equal(t, 2402, sum.Invalid[1].Row)
+	assert.Equal(t, []string{"Telefono: " + phone(5) + " is also in row 6"}, sum.Invalid[1].Reasons)
+	assert.Equal(t, 2498, sum.Valid)
+	assert.Zero(t, srv.Calls(mensatek.OpSend))
+}

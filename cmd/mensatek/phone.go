@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/mensatek-go/mensatek"
 )
@@ -99,30 +98,19 @@ func reasonOf(err error) string {
 }
 
 // validInternational reports whether digits, a country prefix and a national number, make a
-// valid number. It builds the number directly, as its digits are already clean: libphonenumber's
-// Parse spends most of its time looking for extensions and punctuation, and a campaign checks
-// every row. A number it refuses is tried once more through Parse, which also strips a
-// national prefix written after the country's ("+44 0 20 ...").
+// valid number, as libphonenumber's Parse and IsValidNumber would say for "+" and the digits;
+// see phoneRules. A number the rules refuse is asked of the library itself, whose Parse also
+// strips a national prefix written after the country's ("+44 0 20 ...").
 func validInternational(digits string) bool {
 	for n := 1; n <= 3 && n < len(digits); n++ {
 		cc, err := strconv.Atoi(digits[:n])
-		if err != nil || phonenumbers.GetRegionCodeForCountryCode(cc) == phonenumbers.UNKNOWN_REGION {
-			continue // country codes are prefix-free: at most one length matches
+		if err != nil || len(phonenumbers.GetRegionCodesForCountryCode(cc)) == 0 {
+			continue // country codes are prefix-free: at most one length is one
 		}
-		national := digits[n:]
-		nn, err := strconv.ParseUint(national, 10, 64)
-		if err != nil {
-			break
-		}
-		num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(nn)}
-		if zeros := len(national) - len(strings.TrimLeft(national, "0")); zeros > 0 && zeros < len(national) {
-			num.ItalianLeadingZero = proto.Bool(true)
-			if zeros > 1 {
-				num.NumberOfLeadingZeros = proto.Int32(int32(zeros))
+		if national := digits[n:]; strings.Trim(national, "0") != "" {
+			if valid, ok := rules.valid(cc, national); ok && valid {
+				return true
 			}
-		}
-		if phonenumbers.IsValidNumber(num) {
-			return true
 		}
 		break
 	}

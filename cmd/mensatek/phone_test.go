@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 )
 
 // validInternational builds numbers itself for speed: it must agree with libphonenumber's Parse.
@@ -26,6 +29,49 @@ func TestValidInternationalAgreesWithParse(t *testing.T) {
 		want := err == nil && phonenumbers.IsValidNumber(num)
 		assert.Equal(t, want, validInternational(digits), digits)
 	}
+}
+
+// phoneRules must say what the library says: every region's example number of every kind of
+// line, and variants of each (a digit changed, dropped or added), against IsValidNumber.
+func TestPhoneRulesAgreeWithLibrary(t *testing.T) {
+	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
+		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
+		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
+	checked, valid := 0, 0
+	for region := range phonenumbers.GetSupportedRegions() {
+		for _, typ := range types {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			cc := int(ex.GetCountryCode())
+			nsn := phonenumbers.GetNationalSignificantNumber(ex)
+			variants := []string{nsn, nsn + "1", nsn[:len(nsn)-1], "9" + nsn[1:], nsn[:len(nsn)-1] + "7", "0" + nsn}
+			for _, v := range variants {
+				if strings.Trim(v, "0") == "" {
+					continue
+				}
+				nn, err := strconv.ParseUint(v, 10, 64)
+				require.NoError(t, err)
+				num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(nn)}
+				if zeros := len(v) - len(strings.TrimLeft(v, "0")); zeros > 0 {
+					num.ItalianLeadingZero = proto.Bool(true)
+					num.NumberOfLeadingZeros = proto.Int32(int32(zeros))
+				}
+				want := phonenumbers.IsValidNumber(num)
+				got, ok := rules.valid(cc, v)
+				require.True(t, ok)
+				assert.Equal(t, want, got, "+%d %s (%s)", cc, v, region)
+				checked++
+				if want {
+					valid++
+				}
+			}
+		}
+	}
+	t.Logf("%d numbers, %d valid", checked, valid)
+	assert.Greater(t, checked, 3000)
+	assert.Greater(t, valid, 1000)
 }
 
 func TestPhoneChecker(t *testing.T) {
