@@ -56,14 +56,14 @@ func runCampaign(ctx context.Context, args []string, s *sys) int {
 	const name = "campaign"
 	fs := newFlagSet(name)
 	template := fs.String("template", "", "`name` of the approved template to send")
-	filePath := fs.String("file", "", "the recipients: a `file` .csv, .tsv or .xlsx with a Telefono column, a Nombre column, one column per template variable (or give it as the argument)")
-	csvPath := fs.String("csv", "", "the same as --file (`file`)")
+	filePath := fs.String("file", "", "the recipients: a .xlsx, .csv or .tsv `file` (or give it as the argument)")
+	csvPath := fs.String("csv", "", "`file` of recipients: another name for --file")
 	encoding := fs.String("encoding", "auto", "`encoding` of a CSV file: auto, utf-8, windows-1252, utf-16 or macintosh")
 	sheetName := fs.String("sheet", "", "the `sheet` to read from an .xlsx workbook (default: the first)")
 	region := fs.String("region", "", "read national phone numbers as numbers of this `country` (ISO code, such as ES; default $MENSATEK_REGION)")
 	batch := fs.Int("batch", 100, "`recipients` per request")
 	skipInvalid := fs.Bool("skip-invalid", false, "send the valid rows even if some are invalid")
-	out := fs.String("out", "", "write the results to this CSV `file` (default: FILE.results.csv beside --csv)")
+	out := fs.String("out", "", "write the results to this CSV `file` (default: FILE.results.csv beside the recipients' file)")
 	resume := fs.String("resume", "", "continue the campaign recorded in this results `file`: rows sent, or whose outcome is unknown, are not sent again")
 	dryRun := fs.Bool("dry-run", false, "check the rows and say what would be sent, without sending")
 	at := fs.String("at", "", "schedule the messages for this Madrid `time`, as \"YYYY-MM-DD HH:MM\"")
@@ -91,7 +91,9 @@ MENSATEK_REGION=ES), national numbers such as 600 123 456 are read as Spanish.
 Every row is checked against the template first. If any is invalid, they are listed with
 their reasons and nothing is sent, unless --skip-invalid. The rows are then sent in batches
 of --batch recipients, one request per batch, with a progress bar on a terminal and a line
-per batch otherwise. Each row's outcome goes to the results file (row, phone, status,
+per batch otherwise (both with the rate and the time left). --dry-run shows how the file was
+read, the first valid row as its recipient will get it, and the counts of valid and invalid
+rows. Each row's outcome goes to the results file (row, phone, status,
 message id or error; rows count the header as row 1).
 
 Ctrl-C stops after the batch in flight and says which rows were sent. Run the same command
@@ -223,6 +225,9 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 		}
 		err := invalid(inputFlag, "%d of %d rows %s invalid; nothing was sent: fix them, or pass --skip-invalid to send the other %d",
 			len(bad), len(bad)+len(toSend), verb, len(toSend))
+		if len(toSend) == 0 {
+			err = invalid(inputFlag, "%d of %d rows %s invalid; nothing was sent: fix them", len(bad), len(bad), verb)
+		}
 		c.summary.Results = ""
 		if *dryRun && !*jsonOut {
 			c.preview(d, cols, toSend)

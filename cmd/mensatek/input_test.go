@@ -83,7 +83,8 @@ func TestCampaignWindows1252(t *testing.T) {
 	path = writeEncoded(t, "clientes.csv",
 		spanishText("Telefono;Nombre;Variable_Cabecera_image;Valor-URL-Boton-0", ";", "\r\n"), charmap.Windows1252)
 	r = h2.api(srv2, "campaign", "--template", "customer_welcome", path, "--region", "ES", "--encoding", "utf-8")
-	assertFailed(t, r, exitValidation, "3 of 3 rows are invalid", "nothing was sent")
+	assertFailed(t, r, exitValidation, "3 of 3 rows are invalid; nothing was sent: fix them")
+	assert.NotContains(t, r.stderr, "--skip-invalid")
 	assert.Contains(t, r.stderr, "row 2 (34600123456): Nombre: \"Jos\uFFFD Mu\uFFFDoz\" holds \uFFFD, a character lost to a wrong encoding (the file was read as UTF-8)")
 	assert.Zero(t, srv2.Calls(mensatek.OpSend))
 	assert.NoFileExists(t, resultsOf(path))
