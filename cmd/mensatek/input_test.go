@@ -208,8 +208,15 @@ func TestCampaignXLSXSheet(t *testing.T) {
 
 	r = h.api(srv, "campaign", "--template", "customer_welcome", path, "--sheet", "Hoja")
 	assertFailed(t, r, exitUsage, `--sheet "Hoja"`, `its sheets are: "Notas", "Clientes"`)
+	r = h.api(srv, "campaign", "--template", "customer_welcome", goodCSV(t, 1), "--sheet", "Hoja")
+	assertFailed(t, r, exitUsage, "--sheet is for .xlsx workbooks")
+	r = h.api(srv, "campaign", "--template", "customer_welcome", path, "--file", path)
+	assertFailed(t, r, exitUsage, "unexpected argument")
+	r = h.api(srv, "campaign", "--template", "customer_welcome", "--encoding", "ebcdic", path)
+	assertFailed(t, r, exitUsage, `--encoding "ebcdic"`)
 
-	r = h.api(srv, "campaign", "--template", "customer_welcome", path, "--sheet", "clientes")
+	// --csv takes a workbook too: the content decides, not the flag or the name.
+	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--sheet", "clientes")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, []string{"34600123456"}, sentPhones(srv))
 	assert.Equal(t, "José Muñoz", srv.Sent()[0].To[0].Name)
