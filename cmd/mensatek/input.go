@@ -146,7 +146,7 @@ func readXLSX(data []byte, path string, opt readOptions) (*sheet, error) {
 	}
 	defer rows.Close()
 	sh := &sheet{info: fileInfo{Format: "xlsx", Sheet: name}}
-	phoneCol := -1
+	phoneCol, looked := -1, false
 	for num := 1; rows.Next(); num++ {
 		cells, err := rows.Columns()
 		if err != nil {
@@ -156,8 +156,8 @@ func readXLSX(data []byte, path string, opt readOptions) (*sheet, error) {
 			cells[phoneCol] = rawNumber(f, name, phoneCol, num, cells[phoneCol])
 		}
 		sh.add(num, cells)
-		if sh.header != nil && phoneCol < 0 {
-			phoneCol = findColumn(sh.header, phoneHeaders)
+		if sh.header != nil && !looked {
+			phoneCol, looked = findColumn(sh.header, phoneHeaders), true
 		}
 	}
 	if err := rows.Error(); err != nil {

@@ -38,13 +38,20 @@ func (p *phoneChecker) normalize(raw string) (string, string) {
 		if err != nil {
 			return "", reasonOf(err)
 		}
-		if validInternational(digits) {
-			return digits, ""
+		if e164, ok := international(digits); ok {
+			return e164, ""
 		}
 		return "", fmt.Sprintf("%s is not a valid number with a country prefix (a national number? pass --region, such as --region ES, or set MENSATEK_REGION)", clipQuote(raw))
 	}
 	if strings.TrimSpace(raw) == "" {
 		return "", "phone number is empty"
+	}
+	if strings.HasPrefix(strings.TrimSpace(raw), "+") { // international: the region plays no part
+		if digits, err := mensatek.NormalizePhone(raw); err == nil {
+			if e164, ok := international(digits); ok {
+				return e164, ""
+			}
+		}
 	}
 	num, err := phonenumbers.Parse(raw, p.region)
 	if err != nil {
@@ -97,11 +104,12 @@ func reasonOf(err error) string {
 	return oneLine(err)
 }
 
-// validInternational reports whether digits, a country prefix and a national number, make a
-// valid number, as libphonenumber's Parse and IsValidNumber would say for "+" and the digits;
-// see phoneRules. A number the rules refuse is asked of the library itself, whose Parse also
-// strips a national prefix written after the country's ("+44 0 20 ...").
-func validInternational(digits string) bool {
+// international returns the E.164 digits of digits, a country prefix and a national number,
+// as libphonenumber's Parse and IsValidNumber would for "+" and the digits, or false when they
+// are not a valid number. The rules of phoneRules answer for most numbers; one they refuse is
+// asked of the library itself, whose Parse also strips a national prefix written after the
+// country's ("+33 (0)6 12 34 56 78" is 33612345678).
+func international(digits string) (string, bool) {
 	for n := 1; n <= 3 && n < len(digits); n++ {
 		cc, err := strconv.Atoi(digits[:n])
 		if err != nil || len(phonenumbers.GetRegionCodesForCountryCode(cc)) == 0 {
@@ -109,11 +117,14 @@ func validInternational(digits string) bool {
 		}
 		if national := digits[n:]; strings.Trim(national, "0") != "" {
 			if valid, ok := rules.valid(cc, national); ok && valid {
-				return true
+				return digits, true
 			}
 		}
 		break
 	}
 	num, err := phonenumbers.Parse("+"+digits, "")
-	return err == nil && phonenumbers.IsValidNumber(num)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", false
+	}
+	return strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"), true
 }

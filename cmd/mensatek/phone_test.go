@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// validInternational builds numbers itself for speed: it must agree with libphonenumber's Parse.
-func TestValidInternationalAgreesWithParse(t *testing.T) {
+// international builds numbers itself for speed: it must agree with libphonenumber's Parse.
+func TestInternationalAgreesWithParse(t *testing.T) {
 	for _, digits := range []string{
 		"34600123456", "34912345678", "34500123456", "3460012345", // Spain: mobile, landline, invalid, short
 		"390612345678", "393123456789", // Italy: a Rome landline keeps its leading 0; a mobile
@@ -24,10 +24,15 @@ func TestValidInternationalAgreesWithParse(t *testing.T) {
 		"6112345678",    // +61 (Australia), too short
 		"35312345678",   // +353 (Ireland)
 		"3460000000001", // too long
+		"330612345678",  // France with its national prefix 0 after the country's: Parse strips it
 	} {
-		num, err := phonenumbers.Parse("+"+digits, "")
-		want := err == nil && phonenumbers.IsValidNumber(num)
-		assert.Equal(t, want, validInternational(digits), digits)
+		want := ""
+		if num, err := phonenumbers.Parse("+"+digits, ""); err == nil && phonenumbers.IsValidNumber(num) {
+			want = strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
+		}
+		got, ok := international(digits)
+		assert.Equal(t, want, got, digits)
+		assert.Equal(t, want != "", ok, digits)
 	}
 }
 
@@ -94,7 +99,19 @@ func TestPhoneChecker(t *testing.T) {
 		assert.Empty(t, problem, c.raw)
 		assert.Equal(t, c.out, got, c.raw)
 	}
-	_, problem := none.normalize("612345678")
+	// With a region, a number written with "+" gives what Parse gives.
+	for _, raw := range []string{"+44 7911 123456", "+1 (202) 555-0123", "+39 06 1234 5678", "+33 (0)6 12 34 56 78", "+34 500 123 456"} {
+		want := ""
+		if num, err := phonenumbers.Parse(raw, "ES"); err == nil && phonenumbers.IsValidNumber(num) {
+			want = strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
+		}
+		got, _ := es.normalize(raw)
+		assert.Equal(t, want, got, raw)
+	}
+	got, problem := none.normalize("+33 (0)6 12 34 56 78")
+	assert.Empty(t, problem)
+	assert.Equal(t, "33612345678", got, "the number sent is the one libphonenumber reads")
+	_, problem = none.normalize("612345678")
 	assert.Contains(t, problem, "pass --region")
 	_, problem = es.normalize("")
 	assert.Equal(t, "phone number is empty", problem)
