@@ -277,6 +277,18 @@ func TestCampaignHugeLine(t *testing.T) {
 	assert.Contains(t, r.stderr, "… (52428800 characters) is longer than any value a message can carry")
 	assert.Less(t, len(r.stderr), 800, "short lines")
 	assert.Zero(t, srv.Calls(mensatek.OpSend))
+
+	// A huge phone, with --skip-invalid: the results file and the JSON summary stay small too.
+	path = writeCSV(t, csvHeader, goodRow(1), "+34 6"+huge+",Ana,https://example.com/b.jpg,https://example.com/o/2")
+	r = h.api(srv, "campaign", "--template", "customer_welcome", path, "--skip-invalid", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `Telefono: "+34 6xxx`)
+	assert.Contains(t, r.stderr, "… (52428805 characters) is too long for a phone number")
+	assert.Less(t, len(r.stderr)+len(r.stdout), 1200)
+	st, err := os.Stat(resultsOf(path))
+	require.NoError(t, err)
+	assert.Less(t, st.Size(), int64(500))
+	assert.Equal(t, []string{phone(1)}, sentPhones(srv))
 }
 
 // With --region, numbers that are not valid for their country are refused with the reason.

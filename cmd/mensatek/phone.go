@@ -31,8 +31,14 @@ func newPhoneChecker(region string) (*phoneChecker, error) {
 	return &phoneChecker{region: region}, nil
 }
 
+// maxPhone is the longest phone cell read, in bytes: longer is no phone, however written.
+const maxPhone = 100
+
 // normalize returns the phone's international digits, or why it cannot be sent to.
 func (p *phoneChecker) normalize(raw string) (string, string) {
+	if len(raw) > maxPhone {
+		return "", fmt.Sprintf("%s is too long for a phone number", clipQuote(raw))
+	}
 	if p.region == "" {
 		digits, err := mensatek.NormalizePhone(raw)
 		if err != nil {
