@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -20,7 +22,9 @@ import (
 type campaignJSON struct {
 	Template    string        `json:"template"`
 	Results     string        `json:"results,omitempty"` // the results file
-	Rows        int           `json:"rows"`              // data rows in the CSV
+	File        *fileInfo     `json:"file,omitempty"`    // how the recipients' file was read
+	Rows        int           `json:"rows"`              // data rows in the file
+	Valid       int           `json:"valid"`             // rows that passed the local check (sent or not)
 	Sent        []int         `json:"sent"`              // sent by this run
 	MessageIDs  []int64       `json:"message_ids"`       // one per batch sent
 	Unknown     []int         `json:"unknown"`           // outcome unknown in this run: never resent
@@ -52,10 +56,14 @@ func runCampaign(ctx context.Context, args []string, s *sys) int {
 	const name = "campaign"
 	fs := newFlagSet(name)
 	template := fs.String("template", "", "`name` of the approved template to send")
-	csvPath := fs.String("csv", "", "CSV `file`: a Telefono column, a Nombre column, one column per template variable")
+	filePath := fs.String("file", "", "the recipients: a .xlsx, .csv or .tsv `file` (or give it as the argument)")
+	csvPath := fs.String("csv", "", "`file` of recipients: another name for --file")
+	encoding := fs.String("encoding", "auto", "`encoding` of a CSV file: auto, utf-8, windows-1252, utf-16 or macintosh")
+	sheetName := fs.String("sheet", "", "the `sheet` to read from an .xlsx workbook (default: the first)")
+	region := fs.String("region", "", "read national phone numbers as numbers of this `country` (ISO code, such as ES; default $MENSATEK_REGION)")
 	batch := fs.Int("batch", 100, "`recipients` per request")
 	skipInvalid := fs.Bool("skip-invalid", false, "send the valid rows even if some are invalid")
-	out := fs.String("out", "", "write the results to this CSV `file` (default: FILE.results.csv beside --csv)")
+	out := fs.String("out", "", "write the results to this CSV `file` (default: FILE.results.csv beside the recipients' file)")
 	resume := fs.String("resume", "", "continue the campaign recorded in this results `file`: rows sent, or whose outcome is unknown, are not sent again")
 	dryRun := fs.Bool("dry-run", false, "check the rows and say what would be sent, without sending")
 	at := fs.String("at", "", "schedule the messages for this Madrid `time`, as \"YYYY-MM-DD HH:MM\"")
@@ -63,15 +71,29 @@ func runCampaign(ctx context.Context, args []string, s *sys) int {
 	api := addAPIFlags(fs)
 	jsonOut := fs.Bool("json", false, "print a JSON summary")
 	pos, code, done := s.parse(name, fs, helpText{
-		usage: "campaign --template NAME --csv FILE [--batch N] [--skip-invalid] [--resume RESULTS] [flags]",
-		about: `Sends a template to every row of a CSV file: one recipient per row, with a Telefono column,
+		usage: "campaign --template NAME FILE [--region ES] [--batch N] [--skip-invalid] [--resume RESULTS] [flags]",
+		about: `Sends a template to every row of a spreadsheet: one recipient per row, with a Telefono column,
 a Nombre column and one column per template variable ('mensatek template NAME' prints the
-header). The CSV may be separated by commas, semicolons or tabs.
+header). Column names are matched without regard to case, accents or spaces, and Teléfono,
+Móvil, Celular, Phone and Mobile name the phone column too; Name the Nombre column.
+
+FILE (or --file, or --csv) is an .xlsx workbook (its first sheet, or --sheet) or a CSV or TSV
+file separated by commas, semicolons or tabs, with any line ends, in UTF-8, UTF-16 (with a
+byte-order mark), Windows-1252 (Excel's "CSV" on Windows) or Mac Roman (its "CSV
+(Macintosh)", with CR line ends): the content decides, and the summary says which was used.
+--encoding forces one. A value with characters the encoding could not read makes its row
+invalid, so that no garbled name is ever sent.
+
+Phones must be valid numbers for their country (libphonenumber's data). Without --region, they
+need their country prefix (34600123456, +34 600 123 456, 0034...); with --region ES (or
+MENSATEK_REGION=ES), national numbers such as 600 123 456 are read as Spanish.
 
 Every row is checked against the template first. If any is invalid, they are listed with
 their reasons and nothing is sent, unless --skip-invalid. The rows are then sent in batches
 of --batch recipients, one request per batch, with a progress bar on a terminal and a line
-per batch otherwise. Each row's outcome goes to the results file (row, phone, status,
+per batch otherwise (both with the rate and the time left). --dry-run shows how the file was
+read, the first valid row as its recipient will get it, and the counts of valid and invalid
+rows. Each row's outcome goes to the results file (row, phone, status,
 message id or error; rows count the header as row 1).
 
 Ctrl-C stops after the batch in flight and says which rows were sent. Run the same command
@@ -79,27 +101,50 @@ with --resume RESULTS to send the rest: rows already sent are skipped, so nothin
 twice. A batch whose outcome is unknown (the connection broke after the request left) is
 recorded as "unknown" and --resume does not send it again either: check the delivery reports
 (webhook) or the panel, and delete its lines from the results file to send them again.`,
-		example: `mensatek template customer_welcome            # the columns the CSV needs
-mensatek campaign --template customer_welcome --csv recipients.csv --dry-run
-mensatek campaign --template customer_welcome --csv recipients.csv
-mensatek campaign --template customer_welcome --csv recipients.csv --resume recipients.results.csv`,
+		example: `mensatek template customer_welcome            # the columns the file needs
+mensatek campaign --template customer_welcome clientes.xlsx --region ES --dry-run
+mensatek campaign --template customer_welcome clientes.xlsx --region ES
+mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume clientes.results.csv`,
 	}, args)
 	if done {
 		return code
 	}
+	input, inputFlag := "", ""
+	for _, f := range []struct{ flag, path string }{{"--file", *filePath}, {"--csv", *csvPath}} {
+		if f.path != "" && input != "" {
+			return s.fail(name, usagef("give the recipients' file once (%s and %s)", inputFlag, f.flag))
+		}
+		if f.path != "" {
+			input, inputFlag = f.path, f.flag
+		}
+	}
+	if len(pos) > 0 && input == "" {
+		input, inputFlag, pos = pos[0], "file", pos[1:]
+	}
+	enc, err := parseEncoding(*encoding)
+	if err != nil {
+		return s.fail(name, err)
+	}
+	if *region == "" {
+		*region = s.env("MENSATEK_REGION")
+	}
+	phones, err := newPhoneChecker(*region)
+	if err != nil {
+		return s.fail(name, err)
+	}
 	switch {
 	case len(pos) > 0:
-		return s.fail(name, usagef("unexpected argument %q", pos[0]))
+		return s.fail(name, usagef("unexpected argument %s", clipQuote(pos[0])))
 	case *template == "":
 		return s.fail(name, usagef("--template is required"))
-	case *csvPath == "":
-		return s.fail(name, usagef("--csv is required"))
+	case input == "":
+		return s.fail(name, usagef("the recipients' file is required: give it as the argument, or with --file"))
 	case *batch < 1:
 		return s.fail(name, usagef("--batch must be at least 1"))
 	case *resume != "" && *out != "" && filepath.Clean(*resume) != filepath.Clean(*out):
 		return s.fail(name, usagef("--resume writes to the results file it reads: leave out --out"))
 	}
-	c := &campaign{s: s, template: *template, batchSize: *batch, reference: *reference}
+	c := &campaign{s: s, template: *template, batchSize: *batch, reference: *reference, phones: phones}
 	c.summary.Template = *template
 	c.jsonOut = *jsonOut
 	c.summary.DryRun = *dryRun
@@ -121,7 +166,7 @@ mensatek campaign --template customer_welcome --csv recipients.csv --resume reci
 		c.results = res
 	default:
 		if resultsPath == "" {
-			resultsPath = strings.TrimSuffix(*csvPath, filepath.Ext(*csvPath)) + ".results.csv"
+			resultsPath = strings.TrimSuffix(input, filepath.Ext(input)) + ".results.csv"
 		}
 		if !*dryRun && exists(resultsPath) {
 			return s.fail(name, usagef("%s exists: continue that campaign with --resume %s, or give another --out", resultsPath, resultsPath))
@@ -132,11 +177,13 @@ mensatek campaign --template customer_welcome --csv recipients.csv --resume reci
 		c.summary.Results = c.results.path
 	}
 
-	sh, err := readSheet(*csvPath)
+	sh, err := readSheet(input, readOptions{flag: inputFlag, encoding: enc, sheet: *sheetName})
 	if err != nil {
 		return s.fail(name, err)
 	}
+	c.summary.File = &sh.info
 	c.summary.Rows = len(sh.rows)
+	c.inputPath = input
 	client, err := api.client(s)
 	if err != nil {
 		return s.fail(name, err)
@@ -150,17 +197,18 @@ mensatek campaign --template customer_welcome --csv recipients.csv --resume reci
 		return s.fail(name, invalid("--template", "%s is not approved (status %s): only approved templates can be sent",
 			d.Name, d.Status))
 	}
-	cols, warnings, err := mapColumns(sh.header, d)
+	cols, warning, err := mapColumns(sh, inputFlag, d)
 	if err != nil {
 		return s.fail(name, err)
 	}
-	for _, w := range warnings {
-		fmt.Fprintf(s.stderr, "mensatek campaign: warning: %s\n", sanitize(w))
+	if warning != "" {
+		fmt.Fprintf(s.stderr, "mensatek campaign: warning: %s\n", boundLine(sanitize(warning)))
 	}
 	toSend, bad := c.plan(sh, cols, d)
+	c.summary.Valid = len(toSend)
 
 	for _, b := range bad {
-		fmt.Fprintf(s.stderr, "row %d (%s): %s\n", b.Row, sanitize(b.Phone), sanitize(strings.Join(b.Reasons, "; ")))
+		fmt.Fprintf(s.stderr, "%s\n", boundLine(sanitize(fmt.Sprintf("row %d (%s): %s", b.Row, b.Phone, strings.Join(b.Reasons, "; ")))))
 	}
 	if len(c.summary.AlreadySent)+len(c.summary.WasUnknown) > 0 {
 		fmt.Fprintf(s.stderr, "Resuming %s: skipping %s already sent", c.results.path, plural(len(c.summary.AlreadySent), "row"))
@@ -175,15 +223,27 @@ mensatek campaign --template customer_welcome --csv recipients.csv --resume reci
 		if len(bad) == 1 {
 			verb = "is"
 		}
-		err := invalid("--csv", "%d of %d rows %s invalid; nothing was sent: fix them, or pass --skip-invalid to send the other %d",
+		err := invalid(inputFlag, "%d of %d rows %s invalid; nothing was sent: fix them, or pass --skip-invalid to send the other %d",
 			len(bad), len(bad)+len(toSend), verb, len(toSend))
+		if len(toSend) == 0 {
+			err = invalid(inputFlag, "%d of %d rows %s invalid; nothing was sent: fix them", len(bad), len(bad), verb)
+		}
 		c.summary.Results = ""
+		if *dryRun && !*jsonOut {
+			c.preview(d, cols, toSend)
+			fmt.Fprintf(s.stdout, "Dry run: %s, %d invalid; nothing would be sent.\n", plural(len(toSend), "valid row"), len(bad))
+		}
 		return c.finish(name, err)
 	}
 	if *dryRun {
 		if !*jsonOut {
-			fmt.Fprintf(s.stdout, "Dry run: %s would be sent in %s of up to %d; nothing was sent.\n",
-				plural(len(toSend), "row"), plural(batches(len(toSend), *batch), "batch"), *batch)
+			c.preview(d, cols, toSend)
+			skipped := ""
+			if len(bad) > 0 {
+				skipped = " (skipped)"
+			}
+			fmt.Fprintf(s.stdout, "Dry run: %s, %d invalid%s; %d would be sent in %s of up to %d; nothing was sent.\n",
+				plural(len(toSend), "valid row"), len(bad), skipped, len(toSend), plural(batches(len(toSend), *batch), "batch"), *batch)
 		}
 		c.summary.NotSent = rowsOf(toSend)
 		return c.finish(name, nil)
@@ -224,6 +284,8 @@ type campaign struct {
 	results    *results
 	summary    campaignJSON
 	jsonOut    bool
+	phones     *phoneChecker
+	inputPath  string
 }
 
 // plan sorts the rows into those to send, those invalid, and those an earlier run handled.
@@ -231,10 +293,9 @@ func (c *campaign) plan(sh *sheet, cols *columns, d *mensatek.TemplateDetails) (
 	var toSend []planned
 	var bad []invalidJSON
 	firstRow := map[string]int{}
-	for _, r := range sh.rows {
-		rec := cols.recipient(r)
-		phone, phoneErr := mensatek.NormalizePhone(rec.Phone)
-		if phoneErr == nil {
+	for i, ch := range c.check(sh, cols, d) {
+		r, rec, phone, problems := sh.rows[i], ch.rec, ch.phone, ch.problems
+		if ch.phoneOK {
 			if prev, ok := c.results.sentBefore(phone); ok {
 				if prev.status == statusSent {
 					c.summary.AlreadySent = append(c.summary.AlreadySent, r.num)
@@ -243,24 +304,67 @@ func (c *campaign) plan(sh *sheet, cols *columns, d *mensatek.TemplateDetails) (
 				}
 				continue
 			}
-		} else {
-			phone = rec.Phone
-		}
-		problems := cols.problems(r, rec, d)
-		if first, dup := firstRow[phone]; dup && phoneErr == nil {
-			problems = append(problems, fmt.Sprintf("%s: %s is also in row %d", cols.header[cols.phone], phone, first))
-		} else if phoneErr == nil {
-			firstRow[phone] = r.num
+			if first, dup := firstRow[phone]; dup {
+				problems = append(problems, fmt.Sprintf("%s: %s is also in row %d", cols.header[cols.phone], phone, first))
+			} else {
+				firstRow[phone] = r.num
+			}
 		}
 		if len(problems) > 0 {
 			bad = append(bad, invalidJSON{Row: r.num, Phone: phone, Reasons: problems})
 			continue
 		}
-		rec.Phone = phone
 		toSend = append(toSend, planned{row: r.num, phone: phone, rec: rec})
 	}
 	c.summary.Invalid = bad
 	return toSend, bad
+}
+
+// checkedRow is a row after the local check.
+type checkedRow struct {
+	rec      mensatek.Recipient // with the phone in international form when it is valid
+	phone    string             // international when phoneOK, else as given (cut short)
+	phoneOK  bool
+	problems []string
+}
+
+// check checks every row on its own (phone, template variables, encoding), on every core:
+// libphonenumber's check is most of the time a large campaign takes before its first batch.
+func (c *campaign) check(sh *sheet, cols *columns, d *mensatek.TemplateDetails) []checkedRow {
+	out := make([]checkedRow, len(sh.rows))
+	one := func(i int) {
+		r := sh.rows[i]
+		rec := cols.recipient(r)
+		phone, phoneProblem := c.phones.normalize(rec.Phone)
+		if phoneProblem == "" {
+			rec.Phone = phone // the template's check sees what is sent
+		} else {
+			phone = clip(rec.Phone)
+		}
+		out[i] = checkedRow{rec: rec, phone: phone, phoneOK: phoneProblem == "",
+			problems: cols.problems(r, rec, phoneProblem, sh.info.Encoding, d)}
+	}
+	const chunk = 1000
+	workers := min(runtime.GOMAXPROCS(0), (len(out)+chunk-1)/chunk)
+	if workers <= 1 {
+		for i := range out {
+			one(i)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(out) + workers - 1) / workers
+	for from := 0; from < len(out); from += per {
+		wg.Add(1)
+		go func(from, to int) {
+			defer wg.Done()
+			for i := from; i < to; i++ {
+				one(i)
+			}
+		}(from, min(from+per, len(out)))
+	}
+	wg.Wait()
+	return out
 }
 
 func batches(n, size int) int { return (n + size - 1) / size }
@@ -304,8 +408,11 @@ func (c *campaign) send(ctx context.Context, rows []planned) error {
 		}
 
 		stopNotice := noticeOnCancel(ctx, stderr, notice)
-		// The batch in flight is not cancelled: a send cut short may have been sent.
-		res, err := c.client.SendChecked(context.WithoutCancel(ctx), mensatek.SendRequest{
+		// The batch in flight is not cancelled: a send cut short may have been sent. Send, not
+		// SendChecked: plan checked every row against the template moments ago, and checking
+		// each again (or fetching the template list again when its cache expires in a long
+		// campaign) would only cost time.
+		res, err := c.client.Send(context.WithoutCancel(ctx), mensatek.SendRequest{
 			To:         to,
 			Message:    mensatek.Template{Name: c.template},
 			ScheduleAt: c.scheduleAt,
@@ -482,6 +589,9 @@ func (c *campaign) finish(name string, err error) int {
 	}
 	sum := c.summary
 	var b strings.Builder
+	if sum.File != nil && (sum.Results != "" || err == nil) {
+		fmt.Fprintf(&b, "Read %s: %s.\n", c.inputPath, sum.File.describe())
+	}
 	if len(sum.Sent) > 0 {
 		fmt.Fprintf(&b, "Sent %s (%s) in %s (%s)", plural(len(sum.Sent), "row"), rowsText(sum.Sent),
 			plural(len(sum.MessageIDs), "batch"), idsText(sum.MessageIDs))
@@ -530,22 +640,52 @@ type progress interface {
 }
 
 func (c *campaign) newProgress(w io.Writer, rows int) progress {
+	start := time.Now()
 	if c.s.terminal(c.s.stderr) {
-		return &barProgress{w: w, bar: progressbar.NewOptions(rows,
+		return &barProgress{w: w, start: start, total: rows, desc: "sending " + sanitize(c.template), bar: progressbar.NewOptions(rows,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("sending "+sanitize(c.template)),
 			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionSetRenderBlankState(true),
 		)}
 	}
-	return &lineProgress{w: w}
+	return &lineProgress{w: w, start: start, total: rows}
 }
 
-type lineProgress struct{ w io.Writer }
+// rate returns the rows sent per second since start, and the time the rest would take at it.
+func rate(start time.Time, done, total int) (perSecond float64, left time.Duration) {
+	elapsed := time.Since(start).Seconds()
+	if done == 0 || elapsed <= 0 {
+		return 0, 0
+	}
+	perSecond = float64(done) / elapsed
+	return perSecond, time.Duration(float64(total-done) / perSecond * float64(time.Second))
+}
+
+// leftText writes a time left for people: "12s", "3m20s", "1h05m".
+func leftText(d time.Duration) string {
+	switch d = d.Round(time.Second); {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// lineProgress prints a line per batch, with the rate: for logs and pipes.
+type lineProgress struct {
+	w           io.Writer
+	start       time.Time
+	done, total int
+}
 
 func (p *lineProgress) batch(n, total int, rows []int, status string, id int64) {
+	p.done += len(rows)
 	what := status
 	switch status {
 	case statusSent:
@@ -555,22 +695,54 @@ func (p *lineProgress) batch(n, total int, rows []int, status string, id int64) 
 	case statusFailed:
 		what = "not sent"
 	}
-	fmt.Fprintf(p.w, "batch %d/%d: %s %s\n", n, total, rowsText(rows), what)
+	perSecond, left := rate(p.start, p.done, p.total)
+	fmt.Fprintf(p.w, "batch %d/%d: %s %s; %.0f rows/s, time left %s\n", n, total, rowsText(rows), what, perSecond, leftText(left))
 }
 
 func (p *lineProgress) finish() {}
 
+// barProgress draws a bar with the count, the rate and the time left: for a terminal.
 type barProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w           io.Writer
+	bar         *progressbar.ProgressBar
+	start       time.Time
+	desc        string
+	done, total int
 }
 
 func (p *barProgress) batch(_, _ int, rows []int, status string, _ int64) {
+	p.done += len(rows)
 	if status == statusSent {
+		_, left := rate(p.start, p.done, p.total)
+		p.bar.Describe(fmt.Sprintf("%s, time left %s", p.desc, leftText(left)))
 		p.bar.Add(len(rows))
 	}
 }
 
 func (p *barProgress) finish() {
 	io.WriteString(p.w, "\n")
+}
+
+// preview prints, for --dry-run, how the file was read and the first valid row as its
+// recipient will get it: the value of each of the template's variables.
+func (c *campaign) preview(d *mensatek.TemplateDetails, cols *columns, toSend []planned) {
+	w := c.s.stdout
+	fmt.Fprintf(w, "Read %s: %s.\n", c.inputPath, c.summary.File.describe())
+	if len(toSend) > 0 {
+		p := toSend[0]
+		fmt.Fprintf(w, "Template %s, as row %d will receive it:\n", sanitize(d.Name), p.row)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, v := range d.Variables {
+			label := v.Name
+			if v.Field != "" && v.Field != v.Name {
+				label += " (" + v.Field + ")"
+			}
+			where := strings.ToLower(string(v.Location))
+			if where == "" {
+				where = "recipient"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", v.Index, sanitize(label), sanitize(where), sanitize(clip(cols.value(v, p.rec))))
+		}
+		tw.Flush()
+	}
 }

@@ -94,8 +94,11 @@ func TestCampaign(t *testing.T) {
 	path := goodCSV(t, 5)
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--reference", "promo")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Equal(t, "Sent 5 rows (rows 2-6) in 3 batches (messages 1-3); 995 credits left.\nResults: "+resultsOf(path)+"\n", r.stdout)
-	assert.Equal(t, "batch 1/3: rows 2-3 sent (message 1)\nbatch 2/3: rows 4-5 sent (message 2)\nbatch 3/3: row 6 sent (message 3)\n", r.stderr)
+	assert.Equal(t, "Read "+path+": CSV, UTF-8, separated by commas.\n"+
+		"Sent 5 rows (rows 2-6) in 3 batches (messages 1-3); 995 credits left.\nResults: "+resultsOf(path)+"\n", r.stdout)
+	assert.Regexp(t, `^batch 1/3: rows 2-3 sent \(message 1\); \d+ rows/s, time left \d+s\n`+
+		`batch 2/3: rows 4-5 sent \(message 2\); \d+ rows/s, time left \d+s\n`+
+		`batch 3/3: row 6 sent \(message 3\); \d+ rows/s, time left 0s\n$`, r.stderr)
 
 	sent := srv.Sent()
 	require.Len(t, sent, 3, "one send per batch")
@@ -132,12 +135,13 @@ func TestCampaignJSONAndSemicolons(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Contains(t, r.stderr, `warning: column "Notas" is not a variable of template customer_welcome`)
+	assert.Contains(t, r.stderr, "mensatek campaign: warning: column \"Notas\" is not a variable of template customer_welcome: it is not sent\n")
 	var sum campaignJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
 	assert.Equal(t, []int{2, 4}, sum.Sent, "rows count the header and the empty row")
 	assert.Equal(t, []int64{1}, sum.MessageIDs)
 	assert.Equal(t, 2, sum.Rows)
+	assert.Equal(t, &fileInfo{Format: "csv", Encoding: "UTF-8 with BOM", Separator: ";"}, sum.File)
 	assert.Empty(t, sum.Invalid)
 	assert.False(t, sum.Interrupted)
 	require.NotNil(t, sum.Credits)
@@ -201,7 +205,13 @@ func TestCampaignDryRun(t *testing.T) {
 	path := goodCSV(t, 5)
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--dry-run", "--batch", "2")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Equal(t, "Dry run: 5 rows would be sent in 3 batches of up to 2; nothing was sent.\n", r.stdout)
+	assert.Equal(t, "Read "+path+": CSV, UTF-8, separated by commas.\n"+
+		"Template customer_welcome, as row 2 will receive it:\n"+
+		"  1  Destinatario (Telefono)                 recipient  34600000001\n"+
+		"  2  Nombre                                  body       Name 1\n"+
+		"  3  Header IMAGE (Variable_Cabecera_image)  header     https://example.com/banner.jpg\n"+
+		"  4  Producto (Valor-URL-Boton-0)            buttons    https://example.com/offer/1\n"+
+		"Dry run: 5 valid rows, 0 invalid; 5 would be sent in 3 batches of up to 2; nothing was sent.\n", r.stdout)
 	assert.Zero(t, srv.Calls(mensatek.OpSend))
 	assert.NoFileExists(t, resultsOf(path))
 }
@@ -356,4 +366,25 @@ func TestCampaignProgressBar(t *testing.T) {
 	assert.Contains(t, r.stderr, "100%")
 	assert.Contains(t, r.stderr, "(3/3")
 	assert.NotContains(t, r.stderr, "batch 1/2", "a terminal gets the bar, not the lines")
+}
+
+// Rows are checked on several cores: the outcome is the same as one by one, in row order.
+func TestCampaignManyRowsChecked(t *testing.T) {
+	srv, h := newFake(t)
+	rows := make([]string, 2500)
+	for i := range rows {
+		rows[i] = goodRow(i + 1)
+	}
+	rows[10] = "123,Eva,https://example.com/b.jpg,https://example.com/o/11" // row 12
+	rows[2400] = goodRow(5)                                                 // row 2402: row 6's phone
+	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", writeCSV(t, csvHeader, rows...), "--dry-run", "--json")
+	assertFailed(t, r, exitValidation, "2 of 2500 rows are invalid")
+	var sum campaignJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
+	require.Len(t, sum.Invalid, 2)
+	assert.Equal(t, 12, sum.Invalid[0].Row)
+	assert.Equal(t, 2402, sum.Invalid[1].Row)
+	assert.Equal(t, []string{"Telefono: " + phone(5) + " is also in row 6"}, sum.Invalid[1].Reasons)
+	assert.Equal(t, 2498, sum.Valid)
+	assert.Zero(t, srv.Calls(mensatek.OpSend))
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mensatek-go/mensatek"
 )
@@ -114,7 +115,7 @@ func (s *sys) fail(cmd string, err error) int {
 		msg = "interrupted"
 	}
 	msg = strings.TrimPrefix(msg, cmd+": ") // "mensatek templates: templates: ..."
-	fmt.Fprintf(s.stderr, "mensatek %s: %s\n", cmd, msg)
+	fmt.Fprintf(s.stderr, "mensatek %s: %s\n", cmd, boundLine(msg))
 	return code
 }
 
@@ -328,4 +329,48 @@ func parseAt(v string, now time.Time) (time.Time, error) {
 		return time.Time{}, invalid("--at", "%s is in the past: it is %s in Madrid now", v, now.In(mensatek.MadridTime()).Format(atLayout))
 	}
 	return t, nil
+}
+
+// clipAt is the most characters of a value an error message quotes.
+const clipAt = 40
+
+// clipQuote quotes a value for a message, cut to clipAt characters; a cut value is followed
+// by its length, so that a huge cell never floods the terminal.
+func clipQuote(s string) string {
+	end := prefixLen(s, clipAt)
+	if end == len(s) {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d characters)", strconv.Quote(s[:end]), utf8.RuneCountInString(s))
+}
+
+// maxLine is the most characters of one line of error output.
+const maxLine = 1000
+
+// boundLine cuts a line of output to maxLine characters, saying how long it was.
+func boundLine(s string) string {
+	end := prefixLen(s, maxLine)
+	if end == len(s) {
+		return s
+	}
+	return fmt.Sprintf("%s… (cut: %d characters in all)", s[:end], utf8.RuneCountInString(s))
+}
+
+// prefixLen returns the length in bytes of the first n characters of s.
+func prefixLen(s string, n int) int {
+	i := 0
+	for ; i < len(s) && n > 0; n-- {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
+}
+
+// clip cuts a value to clipAt characters for a message, saying how long it was.
+func clip(s string) string {
+	end := prefixLen(s, clipAt)
+	if end == len(s) {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d characters)", s[:end], utf8.RuneCountInString(s))
 }

@@ -12,9 +12,9 @@
 //	mensatek template ID|NAME                a template's variables
 //	mensatek send --to PHONE --text TEXT     send one message (or --template, --image,
 //	                                         --document, --location; --at, --reference)
-//	mensatek campaign --template NAME --csv FILE
-//	                                         send a template to every row of a CSV, in
-//	                                         batches, resumable with --resume
+//	mensatek campaign --template NAME FILE   send a template to every row of a spreadsheet
+//	                                         (.xlsx, CSV or TSV, any encoding), in batches,
+//	                                         resumable with --resume
 //	mensatek typing --id ID --to PHONE       show the typing indicator
 //	mensatek media --id ID --from PHONE -o FILE
 //	                                         download a file a customer sent
@@ -82,7 +82,7 @@ func commands() []command {
 		{"templates", "list the account's templates", runTemplates},
 		{"template", "show a template's variables (by ID or name)", runTemplate},
 		{"send", "send one message: text, template, image, document or location", runSend},
-		{"campaign", "send a template to every row of a CSV file, in batches", runCampaign},
+		{"campaign", "send a template to every row of a spreadsheet (.xlsx, CSV), in batches", runCampaign},
 		{"typing", "show the typing indicator for a message a customer sent", runTyping},
 		{"media", "download a file a customer sent", runMedia},
 		{"status", "change the WhatsApp account's status text", runStatus},

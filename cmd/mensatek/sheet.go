@@ -1,23 +1,25 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/mensatek-go/mensatek"
 )
 
-// sheet is a campaign's CSV file: a header and one recipient per row.
+// sheet is a campaign's file: a header and one recipient per row.
 type sheet struct {
 	header []string
 	rows   []sheetRow
+	info   fileInfo
 }
 
 // sheetRow is one data row. num counts the header as row 1, as a spreadsheet does.
@@ -26,59 +28,36 @@ type sheetRow struct {
 	cells []string
 }
 
-// readSheet reads a CSV file separated by commas, semicolons (as Spanish spreadsheets export
-// it) or tabs, whichever the header uses, with or without a UTF-8 byte-order mark.
-func readSheet(path string) (*sheet, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, usagef("reading --csv: %v", err)
+// add adds a row read from the file, numbered num: the first that is not blank is the header;
+// blank rows (a spreadsheet's empty lines) are skipped.
+func (sh *sheet) add(num int, cells []string) {
+	blank := true
+	for i := range cells {
+		cells[i] = strings.TrimSpace(cells[i])
+		blank = blank && cells[i] == ""
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = delimiter(data)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, invalid("--csv", "%s is empty: it needs a header row (Telefono, Nombre, one column per template variable) and a row per recipient", path)
-	}
-	if err != nil {
-		return nil, invalid("--csv", "%s: %v", path, err)
-	}
-	sh := &sheet{header: make([]string, len(header))}
-	for i, h := range header {
-		sh.header[i] = strings.TrimSpace(h)
-	}
-	for num := 2; ; num++ {
-		cells, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, invalid("--csv", "%s: %v", path, err)
-		}
-		blank := true
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-			blank = blank && cells[i] == ""
-		}
-		if blank {
-			continue // a spreadsheet's empty row
-		}
+	switch {
+	case blank:
+	case sh.header == nil:
+		sh.header = cells
+	default:
 		sh.rows = append(sh.rows, sheetRow{num: num, cells: cells})
 	}
-	return sh, nil
 }
 
-// delimiter picks the separator the first line uses most.
-func delimiter(data []byte) rune {
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	best, n := ',', bytes.Count(line, []byte(","))
-	for _, c := range []rune{';', '\t'} {
-		if m := bytes.Count(line, []byte(string(c))); m > n {
-			best, n = c, m
-		}
+// check refuses a file without a header or without data rows.
+func (sh *sheet) check(path string, opt readOptions) error {
+	where := path
+	if sh.info.Sheet != "" {
+		where = fmt.Sprintf("%s (sheet %s)", path, clipQuote(sh.info.Sheet))
 	}
-	return best
+	switch {
+	case sh.header == nil:
+		return invalid(opt.flag, "%s is empty: it needs a header row (Telefono, Nombre, one column per template variable) and a row per recipient", where)
+	case len(sh.rows) == 0:
+		return invalid(opt.flag, "%s has a header but no data rows: nothing to send", where)
+	}
+	return nil
 }
 
 // columns maps a sheet's columns to a template's variables.
@@ -88,40 +67,75 @@ type columns struct {
 	header             []string
 }
 
+// The names a column may have, compared by headerKey.
 var (
-	phoneHeaders = []string{"Telefono", "Teléfono", "Phone"}
+	phoneHeaders = []string{"Telefono", "Móvil", "Celular", "Phone", "Mobile", "Teléfono móvil", "Telefono movil", "Mobile phone", "Phone number"}
 	nameHeaders  = []string{"Nombre", "Name"}
-	emailHeaders = []string{"Email", "E-mail"}
+	emailHeaders = []string{"Email", "E-mail", "Correo", "Correo electrónico"}
 )
 
+// headerKey is what column names are compared by: without case, accents, surrounding spaces
+// (also no-break spaces and a stray byte-order mark) or repeated inner spaces.
+func headerKey(s string) string {
+	if len(s) > 200 {
+		return s // longer than any name it could match; normalising it would only cost time
+	}
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' }), " ")
+	stripMarks := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC) // "é" -> "e"
+	if out, _, err := transform.String(stripMarks, s); err == nil {
+		s = out
+	}
+	return strings.ToLower(s)
+}
+
+// findColumn returns the index of the first column with one of the names, else -1.
+func findColumn(header []string, names []string) int {
+	keys := make([]string, len(header))
+	for i, h := range header {
+		keys[i] = headerKey(h)
+	}
+	return findKey(keys, names)
+}
+
+// findKey is findColumn on the headerKey of each column.
+func findKey(keys []string, names []string) int {
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		k := headerKey(n)
+		for i, h := range keys {
+			if h == k {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // mapColumns finds the column of every variable of the template, by the variable's field, else
-// its name. A variable without a column is an error; a column no variable uses is a warning.
-func mapColumns(header []string, d *mensatek.TemplateDetails) (*columns, []string, error) {
-	find := func(names ...string) int {
-		for _, n := range names {
-			if n == "" {
-				continue
-			}
-			for i, h := range header {
-				if strings.EqualFold(h, n) {
-					return i
-				}
-			}
-		}
-		return -1
-	}
+// its name, compared by headerKey. A variable without a column is an error; the columns no
+// variable uses make one warning.
+func mapColumns(sh *sheet, flag string, d *mensatek.TemplateDetails) (*columns, string, error) {
+	header := sh.header
+	keys := make([]string, len(header))
 	seen := map[string]bool{}
-	for _, h := range header {
-		k := strings.ToLower(h)
-		if h != "" && seen[k] {
-			return nil, nil, invalid("--csv", "the column %q appears twice in the header", h)
+	for i, h := range header {
+		k := headerKey(h)
+		if k != "" && seen[k] {
+			return nil, "", invalid(flag, "the column %s appears twice in the header", clipQuote(h))
 		}
-		seen[k] = true
+		seen[k], keys[i] = true, k
 	}
-	c := &columns{phone: find(phoneHeaders...), name: find(nameHeaders...), email: find(emailHeaders...),
-		vars: map[string]int{}, header: header}
+	c := &columns{phone: findKey(keys, phoneHeaders), name: findKey(keys, nameHeaders),
+		email: findKey(keys, emailHeaders), vars: map[string]int{}, header: header}
 	if c.phone < 0 {
-		return nil, nil, invalid("--csv", "no Telefono column (the recipient's phone); the columns are: %s", strings.Join(header, ", "))
+		hint := ""
+		if strings.ContainsRune(strings.Join(header, ""), '\uFFFD') {
+			hint = fmt.Sprintf(" (the header has characters that %s cannot hold: is --encoding right?)", sh.info.Encoding)
+		}
+		return nil, "", invalid(flag, "no Telefono column (the recipient's phone; Teléfono, Móvil, Celular, Phone and Mobile work too)%s; the columns are: %s",
+			hint, quoteList(header, 10))
 	}
 	used := map[int]bool{c.phone: true, c.name: true, c.email: true}
 	var missing []string
@@ -144,7 +158,7 @@ func mapColumns(header []string, d *mensatek.TemplateDetails) (*columns, []strin
 		if key == "" {
 			key = v.Name
 		}
-		i := find(v.Field, v.Name)
+		i := findKey(keys, []string{v.Field, v.Name})
 		if i < 0 {
 			missing = append(missing, describeVar(v))
 			continue
@@ -153,21 +167,27 @@ func mapColumns(header []string, d *mensatek.TemplateDetails) (*columns, []strin
 		used[i] = true
 	}
 	if len(missing) > 0 {
-		return nil, nil, invalid("--csv", "no column for %s of template %s; the columns are: %s",
-			strings.Join(missing, ", "), d.Name, strings.Join(header, ", "))
+		return nil, "", invalid(flag, "no column for %s of template %s; the columns are: %s",
+			strings.Join(missing, ", "), d.Name, quoteList(header, 10))
 	}
-	var warnings []string
+	var unused []string
 	for i, h := range header {
 		if !used[i] {
-			warnings = append(warnings, fmt.Sprintf("column %q is not a variable of template %s: it is not sent", h, d.Name))
+			unused = append(unused, h)
 		}
 	}
-	return c, warnings, nil
+	switch len(unused) {
+	case 0:
+		return c, "", nil
+	case 1:
+		return c, fmt.Sprintf("column %s is not a variable of template %s: it is not sent", clipQuote(unused[0]), d.Name), nil
+	}
+	return c, fmt.Sprintf("columns %s are not variables of template %s: they are not sent", quoteList(unused, 5), d.Name), nil
 }
 
 func isOneOf(s string, list []string) bool {
 	for _, l := range list {
-		if strings.EqualFold(s, l) {
+		if headerKey(s) == headerKey(l) {
 			return true
 		}
 	}
@@ -201,24 +221,68 @@ func (c *columns) recipient(r sheetRow) mensatek.Recipient {
 	return rec
 }
 
+// value returns what a recipient gets for a template variable.
+func (c *columns) value(v mensatek.TemplateVariable, rec mensatek.Recipient) string {
+	switch {
+	case v.Index == 1 || strings.EqualFold(v.Field, "Telefono"):
+		return rec.Phone
+	case isOneOf(v.Field, nameHeaders) || (v.Field == "" && isOneOf(v.Name, nameHeaders)):
+		return rec.Name
+	case isOneOf(v.Field, emailHeaders) || (v.Field == "" && isOneOf(v.Name, emailHeaders)):
+		return rec.Email
+	case v.Field != "":
+		return rec.Vars[v.Field]
+	}
+	return rec.Vars[v.Name]
+}
+
 // problems checks the row against the template and returns what is wrong, naming columns.
-func (c *columns) problems(r sheetRow, rec mensatek.Recipient, d *mensatek.TemplateDetails) []string {
+func (c *columns) problems(r sheetRow, rec mensatek.Recipient, phoneProblem, encoding string, d *mensatek.TemplateDetails) []string {
 	var out []string
 	if extra := r.cells[min(len(r.cells), len(c.header)):]; strings.Join(extra, "") != "" {
 		out = append(out, fmt.Sprintf("has %d cells but the header has %d (a comma inside a value needs quotes)",
 			len(r.cells), len(c.header)))
 	}
+	reported := map[string]bool{} // fields with a problem already said
+	if phoneProblem != "" {
+		out = append(out, c.header[c.phone]+": "+phoneProblem)
+		reported["Phone"] = true
+	}
+	check := func(field, value string) {
+		switch {
+		case reported[field]:
+		case len(value) > maxCell:
+			out = append(out, fmt.Sprintf("%s: %s is longer than any value a message can carry", c.column(field), clipQuote(value)))
+			reported[field] = true
+		case strings.ContainsRune(value, '\uFFFD'):
+			out = append(out, fmt.Sprintf("%s: %s holds \uFFFD, a character lost to a wrong encoding (the file was read as %s): fix the value, or pass --encoding",
+				c.column(field), clipQuote(value), encoding))
+			reported[field] = true
+		}
+	}
+	check("Phone", rec.Phone)
+	check("Name", rec.Name)
+	check("Email", rec.Email)
+	for k, v := range rec.Vars {
+		check("Vars["+k+"]", v)
+	}
 	err := d.ValidateRecipient(rec)
 	for _, e := range flatten(err) {
 		var verr *mensatek.ValidationError
-		if errors.As(e, &verr) {
+		switch {
+		case errors.As(e, &verr) && reported[verr.Field]:
+		case errors.As(e, &verr):
 			out = append(out, c.column(verr.Field)+": "+verr.Reason)
-		} else if e != nil {
+		case e != nil:
 			out = append(out, oneLine(e))
 		}
 	}
 	return out
 }
+
+// maxCell is the longest value, in bytes, a row may hold in a column that is sent: more is
+// surely a mistake (WhatsApp's longest text is 4,096 characters).
+const maxCell = 16 << 10
 
 // column names the CSV column a validation error's field comes from.
 func (c *columns) column(field string) string {
