@@ -14,5 +14,6 @@ require (
 	github.com/go-resty/resty/v2 v2.17.2 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/net v0.43.0 // indirect
+	golang.org/x/sync v0.16.0 // indirect
 	golang.org/x/time v0.12.0 // indirect
 )
