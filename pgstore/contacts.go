@@ -16,8 +16,8 @@ import (
 // DefaultContactTable is the table of a [ContactStore] unless [WithTable] names another.
 const DefaultContactTable = "mensatek_contacts"
 
-// BatchSize is the most phones [ContactStore.Contacts] asks about in one query.
-const BatchSize = 1000
+// ContactBatchSize is the most phones [ContactStore.Contacts] asks about in one query.
+const ContactBatchSize = 1000
 
 // ContactStore is a [mensatek.ContactStore] on PostgreSQL, shared by replicas: what one
 // replica's webhook records, every replica's client checks. Each phone is one row (phone,
@@ -26,7 +26,7 @@ const BatchSize = 1000
 //
 // Every write is one statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE) that applies "newer
 // wins" in the database, so concurrent writers and late webhooks never undo a newer change.
-// [ContactStore.Contacts] asks about up to [BatchSize] phones per query (WHERE phone = ANY($1)).
+// [ContactStore.Contacts] asks about up to [ContactBatchSize] phones per query (WHERE phone = ANY($1)).
 //
 // Times are timestamptz: they come back in UTC, truncated to the microsecond, and two changes
 // within the same microsecond count as simultaneous. A zero time is kept as NULL ("never").
@@ -122,20 +122,20 @@ func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut boo
 }
 
 // Contacts returns what the store knows of each phone, keyed by phone; a phone it knows nothing
-// of is absent. It asks about [BatchSize] distinct phones per query.
+// of is absent. It asks about [ContactBatchSize] distinct phones per query.
 func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[string]mensatek.Contact, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: contacts: %w", err)
 	}
 	out := make(map[string]mensatek.Contact)
 	seen := make(map[string]bool, len(phones))
-	batch := make([]string, 0, min(len(phones), BatchSize))
+	batch := make([]string, 0, min(len(phones), ContactBatchSize))
 	for i, p := range phones {
 		if !seen[p] {
 			seen[p] = true
 			batch = append(batch, p)
 		}
-		if len(batch) == BatchSize || (i == len(phones)-1 && len(batch) > 0) {
+		if len(batch) == ContactBatchSize || (i == len(phones)-1 && len(batch) > 0) {
 			if err := s.query(ctx, out, s.contactsSQL, batch); err != nil {
 				return nil, fmt.Errorf("pgstore: contacts: %w", err)
 			}

@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// BatchSize is the most phones [ContactStore.Contacts] asks Redis about in one round trip.
-const BatchSize = 1000
+// ContactBatchSize is the most phones [ContactStore.Contacts] asks Redis about in one round trip.
+const ContactBatchSize = 1000
 
 // ContactStore is a [mensatek.ContactStore] on Redis, shared by replicas: what one replica's
 // webhook records, every replica's client checks.
@@ -36,8 +36,8 @@ const BatchSize = 1000
 //
 // Every write is one round trip (a short Lua script, EVALSHA) applying "newer wins" inside
 // Redis, so concurrent writers and late webhooks never undo a newer change. [ContactStore.Contacts]
-// reads up to [BatchSize] phones in one pipelined round trip (on Cluster, go-redis sends one
-// pipeline per node involved, in parallel).
+// reads up to [ContactBatchSize] phones in one pipelined round trip (on Cluster, go-redis sends
+// one pipeline per node involved, in parallel).
 //
 // Times are kept as Unix microseconds and come back in UTC, truncated to the microsecond; two
 // changes within the same microsecond count as simultaneous. Times must lie between the years
@@ -169,20 +169,20 @@ func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut boo
 }
 
 // Contacts returns what the store knows of each phone, keyed by phone; a phone it knows nothing
-// of is absent. It asks about [BatchSize] distinct phones per round trip.
+// of is absent. It asks about [ContactBatchSize] distinct phones per round trip.
 func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[string]mensatek.Contact, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: contacts: %w", err)
 	}
 	out := make(map[string]mensatek.Contact)
 	seen := make(map[string]bool, len(phones))
-	batch := make([]string, 0, min(len(phones), BatchSize))
+	batch := make([]string, 0, min(len(phones), ContactBatchSize))
 	for i, p := range phones {
 		if !seen[p] {
 			seen[p] = true
 			batch = append(batch, p)
 		}
-		if len(batch) == BatchSize || (i == len(phones)-1 && len(batch) > 0) {
+		if len(batch) == ContactBatchSize || (i == len(phones)-1 && len(batch) > 0) {
 			if err := s.lookup(ctx, batch, out); err != nil {
 				return nil, fmt.Errorf("redisstore: contacts: %w", err)
 			}
@@ -192,7 +192,8 @@ func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[strin
 	return out, nil
 }
 
-// lookup reads phones (distinct, at most BatchSize) in one pipeline and adds those known to out.
+// lookup reads phones (distinct, at most ContactBatchSize) in one pipeline and adds those known
+// to out.
 func (s *ContactStore) lookup(ctx context.Context, phones []string, out map[string]mensatek.Contact) error {
 	pipe := s.rdb.Pipeline()
 	inbound := make([]*redis.StringCmd, len(phones))
@@ -253,8 +254,8 @@ func parseConsent(v string, c *mensatek.Contact) error {
 }
 
 // OptedOut lists every phone opted out now, sorted by phone (Redis orders the set by bytes, as
-// Go compares strings), [BatchSize] phones per page: each page costs two round trips (a page of
-// the set with ZRANGE ... BYLEX, which needs Redis 6.2 or newer, then the phones' contacts).
+// Go compares strings), [ContactBatchSize] phones per page: each page costs two round trips (a
+// page of the set with ZRANGE ... BYLEX, which needs Redis 6.2 or newer, then its contacts).
 func (s *ContactStore) OptedOut(ctx context.Context) ([]mensatek.Contact, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: opted out: %w", err)
@@ -262,7 +263,7 @@ func (s *ContactStore) OptedOut(ctx context.Context) ([]mensatek.Contact, error)
 	var list []mensatek.Contact
 	from := "-"
 	for {
-		page, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.indexed, Start: from, Stop: "+", ByLex: true, Count: BatchSize}).Result()
+		page, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.indexed, Start: from, Stop: "+", ByLex: true, Count: ContactBatchSize}).Result()
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: opted out: %w", err)
 		}
@@ -279,7 +280,7 @@ func (s *ContactStore) OptedOut(ctx context.Context) ([]mensatek.Contact, error)
 				list = append(list, c)
 			}
 		}
-		if len(page) < BatchSize {
+		if len(page) < ContactBatchSize {
 			break
 		}
 		from = "(" + page[len(page)-1]
