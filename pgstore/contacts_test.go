@@ -127,17 +127,25 @@ func TestContactStoreTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "crm." + contactTable()
-	// Two replicas start at once on the same, missing table.
-	errs := make(chan error, 2)
-	for i := 0; i < 2; i++ {
-		go func() {
-			_, err := pgstore.NewContactStore(ctx, p, pgstore.WithTable(name))
-			errs <- err
-		}()
-	}
-	for i := 0; i < 2; i++ {
-		if err := <-errs; err != nil {
-			t.Fatalf("concurrent creation: %v", err)
+	// Replicas start at once on the same, missing table: each time on a new table, so that
+	// PostgreSQL's several ways of reporting the race (a duplicate key, relation or type) show.
+	for round := 0; round < 10; round++ {
+		fresh := "crm." + contactTable()
+		if round == 0 {
+			fresh = name
+		}
+		const replicas = 4
+		errs := make(chan error, replicas)
+		for i := 0; i < replicas; i++ {
+			go func() {
+				_, err := pgstore.NewContactStore(ctx, p, pgstore.WithTable(fresh))
+				errs <- err
+			}()
+		}
+		for i := 0; i < replicas; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent creation: %v", err)
+			}
 		}
 	}
 	s := newContactStore(t, p, name)

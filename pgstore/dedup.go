@@ -136,11 +136,13 @@ ON CONFLICT (key) DO UPDATE SET token = '', done = true, expires_at = excluded.e
 }
 
 // execDDL runs a CREATE ... IF NOT EXISTS, tolerating a replica that creates the same object at
-// the same moment (PostgreSQL can then report a duplicate even with IF NOT EXISTS).
+// the same moment: PostgreSQL can then report a duplicate even with IF NOT EXISTS, as a unique
+// violation in its catalog (23505), a duplicate relation (42P07) or a duplicate object, the
+// table's row type (42710). The statement runs again once the other replica's object exists.
 func execDDL(ctx context.Context, pool *pgxpool.Pool, stmt string) error {
 	_, err := pool.Exec(ctx, stmt)
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710") {
 		_, err = pool.Exec(ctx, stmt)
 	}
 	return err
