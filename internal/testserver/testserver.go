@@ -51,8 +51,9 @@ func RedisURL(t testing.TB) string {
 }
 
 // RedisClusterAddr returns the address of a node of a Redis Cluster for the test, starting the
-// first time a one-node cluster that serves every slot (Redis refuses a command across slots
-// there as on any cluster, which is what the stores' tests need to see).
+// first time a one-node cluster that serves every slot (redis-server 7.0 or newer). Redis
+// refuses a command across slots there as on any cluster, which is what the stores' tests need
+// to see.
 func RedisClusterAddr(t testing.TB) string {
 	t.Helper()
 	return cluster.get(t, RedisClusterAddrEnv, startRedisCluster,
