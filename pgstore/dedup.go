@@ -1,7 +1,8 @@
 // Package pgstore keeps what several replicas of a service that uses
 // github.com/mensatek-go/mensatek must share on PostgreSQL (github.com/jackc/pgx/v5): the
-// webhook's deduplication ([DedupStore]). It creates its table if it is missing, runs one
-// statement per step, and deletes expired rows itself.
+// webhook's deduplication ([DedupStore]) and the customers' consent and last messages
+// ([ContactStore]). Each store creates its table if it is missing and runs one statement per
+// step; the dedup store deletes expired rows itself.
 package pgstore
 
 import (
@@ -35,8 +36,9 @@ type options struct {
 	cleanup   time.Duration
 }
 
-// WithTable sets the table the store uses (default "mensatek_dedup"), optionally qualified by
-// its schema ("schema.table"). It is created if it does not exist.
+// WithTable sets the table the store uses (default "mensatek_dedup" for a [DedupStore],
+// "mensatek_contacts" for a [ContactStore]), optionally qualified by its schema
+// ("schema.table"). It is created if it does not exist. Give each kind of store its own table.
 func WithTable(name string) Option {
 	return func(o *options) {
 		if name != "" {
@@ -46,7 +48,8 @@ func WithTable(name string) Option {
 }
 
 // WithRetention sets how long a handled report is remembered (default 24 hours): a redelivery
-// within it is answered 200 without running your function. A duration <= 0 is ignored.
+// within it is answered 200 without running your function. A duration <= 0 is ignored. A
+// [ContactStore] keeps its contacts until you delete them, and ignores it.
 func WithRetention(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -57,7 +60,8 @@ func WithRetention(d time.Duration) Option {
 
 // WithCleanupInterval sets how often, at most, the store deletes rows whose lease or retention
 // has run out (default every minute). The deletion runs in the background after a claim, in
-// batches of 1,000 rows, so no cron job is needed. A duration <= 0 is ignored.
+// batches of 1,000 rows, so no cron job is needed. A duration <= 0 is ignored. A
+// [ContactStore] deletes nothing, and ignores it.
 func WithCleanupInterval(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -132,11 +136,13 @@ ON CONFLICT (key) DO UPDATE SET token = '', done = true, expires_at = excluded.e
 }
 
 // execDDL runs a CREATE ... IF NOT EXISTS, tolerating a replica that creates the same object at
-// the same moment (PostgreSQL can then report a duplicate even with IF NOT EXISTS).
+// the same moment: PostgreSQL can then report a duplicate even with IF NOT EXISTS, as a unique
+// violation in its catalog (23505), a duplicate relation (42P07) or a duplicate object, the
+// table's row type (42710). The statement runs again once the other replica's object exists.
 func execDDL(ctx context.Context, pool *pgxpool.Pool, stmt string) error {
 	_, err := pool.Exec(ctx, stmt)
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42710") {
 		_, err = pool.Exec(ctx, stmt)
 	}
 	return err

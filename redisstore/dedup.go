@@ -1,7 +1,8 @@
 // Package redisstore keeps what several replicas of a service that uses
 // github.com/mensatek-go/mensatek must share on Redis (github.com/redis/go-redis/v9): the
-// webhook's deduplication ([DedupStore]) and a rate limit for sends ([RateLimiter]). It works
-// with a single Redis node, Sentinel and Redis Cluster: every operation touches one key.
+// webhook's deduplication ([DedupStore]), a rate limit for sends ([RateLimiter]) and the
+// customers' consent and last messages ([ContactStore]). It works with a single Redis node,
+// Sentinel and Redis Cluster: every operation touches one key, or keys that share a slot.
 package redisstore
 
 import (
@@ -30,7 +31,7 @@ type options struct {
 
 // WithPrefix sets the prefix of every key the store writes (default "mensatek:"), so that
 // several services, or environments, can share one Redis. A dedup key is the prefix, "dedup:",
-// and the report's [mensatek.Event.Key].
+// and the report's [mensatek.Event.Key]; the keys of a [ContactStore] are listed in its doc.
 func WithPrefix(p string) Option {
 	return func(o *options) { o.prefix = p }
 }
@@ -39,7 +40,7 @@ func WithPrefix(p string) Option {
 // within it is answered 200 without running your function. Make it longer than the provider
 // keeps delivering a report; it costs about 220 bytes of Redis memory per report (measured with
 // 100,000 reports). A duration
-// <= 0 is ignored.
+// <= 0 is ignored. A [ContactStore] keeps its contacts until you delete them, and ignores it.
 func WithRetention(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {

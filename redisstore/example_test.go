@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"log"
 	"net/http"
 	"time"
@@ -32,4 +33,24 @@ func ExampleNewRateLimiter() {
 		log.Fatal(err)
 	}
 	_, _ = client.SendText(context.Background(), "34600000001", "hola") // waits for its turn
+}
+
+// Every replica's webhook records opt-outs and messages in the same Redis, and every replica's
+// client checks its recipients against it.
+func ExampleNewContactStore() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"}) // or redis.NewClusterClient
+	contacts := redisstore.NewContactStore(rdb)
+	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
+		return nil
+	}, mensatek.WithWebhookContacts(contacts), mensatek.WithWebhookDeduplication(redisstore.NewDedupStore(rdb)))
+	http.Handle("/mensatek", handler)
+
+	client, err := mensatek.NewClient("my-api-user", "my-api-token", mensatek.WithContacts(contacts))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.SendTemplate(context.Background(), "spring_sale", mensatek.Recipient{Phone: "34600000001"})
+	if errors.Is(err, mensatek.ErrOptedOut) {
+		log.Print("not sent: the customer opted out")
+	}
 }

@@ -20,8 +20,9 @@ import (
 
 // Environment variables that name a server to use instead of starting one.
 const (
-	RedisURLEnv    = "MENSATEK_TEST_REDIS_URL"    // such as redis://127.0.0.1:6379/0
-	PostgresURLEnv = "MENSATEK_TEST_POSTGRES_URL" // such as postgres://user:pw@127.0.0.1:5432/db
+	RedisURLEnv         = "MENSATEK_TEST_REDIS_URL"          // such as redis://127.0.0.1:6379/0
+	RedisClusterAddrEnv = "MENSATEK_TEST_REDIS_CLUSTER_ADDR" // a node of a Redis Cluster, such as 127.0.0.1:7000
+	PostgresURLEnv      = "MENSATEK_TEST_POSTGRES_URL"       // such as postgres://user:pw@127.0.0.1:5432/db
 )
 
 // errMissing marks a server whose binaries are not installed.
@@ -38,6 +39,7 @@ var (
 	mu      sync.Mutex
 	started []*server
 	redis   = &server{}
+	cluster = &server{}
 	pg      = &server{}
 )
 
@@ -46,6 +48,16 @@ func RedisURL(t testing.TB) string {
 	t.Helper()
 	return redis.get(t, RedisURLEnv, startRedis,
 		"redis-server not found; install it (apt-get install redis-server) or set "+RedisURLEnv)
+}
+
+// RedisClusterAddr returns the address of a node of a Redis Cluster for the test, starting the
+// first time a one-node cluster that serves every slot (redis-server 7.0 or newer). Redis
+// refuses a command across slots there as on any cluster, which is what the stores' tests need
+// to see.
+func RedisClusterAddr(t testing.TB) string {
+	t.Helper()
+	return cluster.get(t, RedisClusterAddrEnv, startRedisCluster,
+		"redis-server not found; install it (apt-get install redis-server) or set "+RedisClusterAddrEnv)
 }
 
 // PostgresURL returns the URL of a PostgreSQL database for the test, starting a server the
@@ -102,6 +114,38 @@ func freePort() (int, error) {
 }
 
 func startRedis() (string, func(), error) {
+	addr, stop, err := startRedisServer()
+	if err != nil {
+		return "", nil, err
+	}
+	return "redis://" + addr + "/0", stop, nil
+}
+
+func startRedisCluster() (string, func(), error) {
+	addr, stop, err := startRedisServer("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	if err != nil {
+		return "", nil, err
+	}
+	if line, err := redisCommand(addr, "CLUSTER ADDSLOTSRANGE 0 16383"); err != nil || !strings.HasPrefix(line, "+OK") {
+		stop()
+		return "", nil, fmt.Errorf("redis cluster on %s: CLUSTER ADDSLOTSRANGE: %q %v", addr, line, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// The reply is a bulk string: its length line, then the first line of the info.
+		if info, err := redisCommand(addr, "CLUSTER INFO", 2); err == nil && strings.Contains(info, "cluster_state:ok") {
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("redis cluster on %s: not ok within 20 s", addr)
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for the node to take its slots
+	}
+}
+
+// startRedisServer starts a redis-server with extra arguments and returns its address.
+func startRedisServer(extra ...string) (string, func(), error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return "", nil, errMissing
@@ -114,8 +158,9 @@ func startRedis() (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", dir, "--logfile", dir+"/redis.log")
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", dir, "--logfile", dir + "/redis.log"}, extra...)
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("starting redis-server: %w", err)
@@ -135,21 +180,40 @@ func startRedis() (string, func(), error) {
 		}
 		time.Sleep(20 * time.Millisecond) // waiting for the server to listen
 	}
-	return "redis://" + addr + "/0", stop, nil
+	return addr, stop, nil
 }
 
 func redisPing(addr string) bool {
+	line, err := redisCommand(addr, "PING")
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// redisCommand sends one inline command and returns the first lines of the reply (one unless
+// told), joined.
+func redisCommand(addr, command string, lines ...int) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return false
+		return "", err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
+	if _, err := c.Write([]byte(command + "\r\n")); err != nil {
+		return "", err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
+	n := 1
+	if len(lines) > 0 {
+		n = lines[0]
+	}
+	r := bufio.NewReader(c)
+	var out strings.Builder
+	for i := 0; i < n; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		out.WriteString(line)
+	}
+	return out.String(), nil
 }
 
 // pgBinary finds a PostgreSQL program on PATH or in Debian's versioned directories.
