@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -31,6 +32,7 @@ type campaignJSON struct {
 	Failed      []int         `json:"failed"`            // refused in this run: --resume sends them
 	NotSent     []int         `json:"not_sent"`          // not tried, after an interruption or error
 	Invalid     []invalidJSON `json:"invalid"`           // failed the local check
+	OptedOut    []int         `json:"opted_out"`         // skipped: the customer opted out (--contacts)
 	AlreadySent []int         `json:"already_sent"`      // skipped: sent by an earlier run
 	WasUnknown  []int         `json:"was_unknown"`       // skipped: outcome unknown in an earlier run
 	Credits     *float64      `json:"credits,omitempty"` // credits left after the last batch
@@ -68,6 +70,7 @@ func runCampaign(ctx context.Context, args []string, s *sys) int {
 	dryRun := fs.Bool("dry-run", false, "check the rows and say what would be sent, without sending")
 	at := fs.String("at", "", "schedule the messages for this Madrid `time`, as \"YYYY-MM-DD HH:MM\"")
 	reference := fs.String("reference", "", "your `reference` for every batch, returned in delivery reports")
+	contacts := fs.String("contacts", "", "skip the customers who opted out, as kept "+contactsHelp+" (default $MENSATEK_CONTACTS)")
 	api := addAPIFlags(fs)
 	jsonOut := fs.Bool("json", false, "print a JSON summary")
 	pos, code, done := s.parse(name, fs, helpText{
@@ -95,6 +98,11 @@ per batch otherwise (both with the rate and the time left). --dry-run shows how 
 read, the first valid row as its recipient will get it, and the counts of valid and invalid
 rows. Each row's outcome goes to the results file (row, phone, status,
 message id or error; rows count the header as row 1).
+
+With --contacts (or MENSATEK_CONTACTS), rows whose customer opted out (wrote BAJA, STOP...
+to 'mensatek listen --contacts', or was added with 'mensatek optout add') are not sent: they
+are recorded as "opted-out" in the results file. A customer who opts out while the campaign
+runs is skipped too, in the batches still to send.
 
 Ctrl-C stops after the batch in flight and says which rows were sent. Run the same command
 with --resume RESULTS to send the rest: rows already sent are skipped, so nothing is sent
@@ -184,7 +192,22 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 	c.summary.File = &sh.info
 	c.summary.Rows = len(sh.rows)
 	c.inputPath = input
-	client, err := api.client(s)
+	if *contacts == "" {
+		*contacts = s.env("MENSATEK_CONTACTS")
+	}
+	var clientOpts []mensatek.Option
+	if *contacts != "" {
+		store, closeStore, err := openContacts(ctx, *contacts)
+		if err != nil {
+			return s.fail(name, err)
+		}
+		defer closeStore()
+		c.contacts = store
+		// The client checks each batch again, so an opt-out recorded while the campaign runs is
+		// honoured; a template is never held back by the service window.
+		clientOpts = append(clientOpts, mensatek.WithContacts(store, mensatek.SkipRefusedRecipients(), mensatek.WithServiceWindow(0)))
+	}
+	client, err := api.client(s, clientOpts...)
 	if err != nil {
 		return s.fail(name, err)
 	}
@@ -206,6 +229,13 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 	}
 	toSend, bad := c.plan(sh, cols, d)
 	c.summary.Valid = len(toSend)
+	toSend, optedOut, err := c.dropOptedOut(ctx, toSend)
+	if err != nil {
+		return s.fail(name, err)
+	}
+	if n := len(optedOut); n > 0 && !*jsonOut {
+		fmt.Fprintf(s.stderr, "Skipping %s whose customer opted out (%s).\n", plural(n, "row"), ranges(rowsOf(optedOut)))
+	}
 
 	for _, b := range bad {
 		fmt.Fprintf(s.stderr, "%s\n", boundLine(sanitize(fmt.Sprintf("row %d (%s): %s", b.Row, b.Phone, strings.Join(b.Reasons, "; ")))))
@@ -248,7 +278,7 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 		c.summary.NotSent = rowsOf(toSend)
 		return c.finish(name, nil)
 	}
-	if len(toSend) == 0 && len(bad) == 0 {
+	if len(toSend) == 0 && len(bad) == 0 && len(optedOut) == 0 {
 		if !*jsonOut {
 			fmt.Fprintln(s.stdout, "Nothing to send.")
 		}
@@ -261,6 +291,9 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 	var recs []record
 	for _, b := range bad {
 		recs = append(recs, record{row: b.Row, phone: b.Phone, status: statusInvalid, err: strings.Join(b.Reasons, "; ")})
+	}
+	for _, p := range optedOut {
+		recs = append(recs, record{row: p.row, phone: p.phone, status: statusOptedOut})
 	}
 	if err := c.results.add(false, recs...); err != nil {
 		return c.finish(name, err)
@@ -286,6 +319,32 @@ type campaign struct {
 	jsonOut    bool
 	phones     *phoneChecker
 	inputPath  string
+	contacts   mensatek.ContactStore // nil without --contacts
+}
+
+// dropOptedOut asks the contact store about every row's phone in one call, and returns the
+// rows to send and the rows whose customer opted out.
+func (c *campaign) dropOptedOut(ctx context.Context, rows []planned) (send, optedOut []planned, err error) {
+	if c.contacts == nil || len(rows) == 0 {
+		return rows, nil, nil
+	}
+	phones := make([]string, len(rows))
+	for i, p := range rows {
+		phones[i] = p.phone
+	}
+	known, err := c.contacts.Contacts(ctx, phones)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading --contacts: %w", err)
+	}
+	for _, p := range rows {
+		if known[p.phone].OptedOut {
+			optedOut = append(optedOut, p)
+		} else {
+			send = append(send, p)
+		}
+	}
+	c.summary.OptedOut = rowsOf(optedOut)
+	return send, optedOut, nil
 }
 
 // plan sorts the rows into those to send, those invalid, and those an earlier run handled.
@@ -426,6 +485,19 @@ func (c *campaign) send(ctx context.Context, rows []planned) error {
 			credits := res.Credits
 			c.summary.Credits = &credits
 		}
+		// Customers who opted out since the campaign began: the client left them out.
+		skipped := map[string]bool{}
+		switch {
+		case errors.Is(err, mensatek.ErrOptedOut) && !errors.Is(err, mensatek.ErrOutcomeUnknown):
+			for _, p := range b {
+				skipped[p.phone] = true
+			}
+			err = nil
+		case res != nil:
+			for _, sk := range res.Skipped {
+				skipped[sk.Phone] = true
+			}
+		}
 		switch {
 		case errors.Is(err, mensatek.ErrOutcomeUnknown):
 			status, msg = statusUnknown, oneLine(err)
@@ -433,8 +505,28 @@ func (c *campaign) send(ctx context.Context, rows []planned) error {
 			status, msg = statusFailed, oneLine(err)
 		}
 		final := make([]record, len(b))
+		var optedOut []planned
 		for i, p := range b {
 			final[i] = record{row: p.row, phone: p.phone, status: status, messageID: id, err: msg}
+			if skipped[p.phone] {
+				final[i] = record{row: p.row, phone: p.phone, status: statusOptedOut}
+				optedOut = append(optedOut, p)
+			}
+		}
+		if len(optedOut) > 0 {
+			c.summary.OptedOut = append(c.summary.OptedOut, rowsOf(optedOut)...)
+			b = slices.DeleteFunc(slices.Clone(b), func(p planned) bool { return skipped[p.phone] })
+			if len(b) == 0 {
+				if werr := c.results.add(false, final...); werr != nil {
+					c.summary.NotSent = rowsOf(rows)
+					return werr
+				}
+				prog.batch(n, total, rowsOf(optedOut), statusOptedOut, 0)
+				if c.s.batchDone != nil {
+					c.s.batchDone(n)
+				}
+				continue
+			}
 		}
 		werr := c.results.add(false, final...)
 		switch status {
@@ -556,7 +648,7 @@ func (c *campaign) sentSoFar() string {
 func (c *campaign) finish(name string, err error) int {
 	s := c.s
 	for _, p := range []*[]int{&c.summary.Sent, &c.summary.Unknown, &c.summary.Failed, &c.summary.NotSent,
-		&c.summary.AlreadySent, &c.summary.WasUnknown} {
+		&c.summary.OptedOut, &c.summary.AlreadySent, &c.summary.WasUnknown} {
 		if *p == nil {
 			*p = []int{}
 		}
@@ -617,6 +709,9 @@ func (c *campaign) finish(name string, err error) int {
 			rows[i] = r.Row
 		}
 		fmt.Fprintf(&b, "Skipped invalid: %s.\n", rowsText(rows))
+	}
+	if len(sum.OptedOut) > 0 {
+		fmt.Fprintf(&b, "Skipped, the customer opted out: %s.\n", rowsText(sum.OptedOut))
 	}
 	if len(sum.AlreadySent) > 0 {
 		fmt.Fprintf(&b, "Already sent by an earlier run: %s.\n", rowsText(sum.AlreadySent))
@@ -694,6 +789,8 @@ func (p *lineProgress) batch(n, total int, rows []int, status string, id int64) 
 		what = "outcome unknown"
 	case statusFailed:
 		what = "not sent"
+	case statusOptedOut:
+		what = "skipped (opted out)"
 	}
 	perSecond, left := rate(p.start, p.done, p.total)
 	fmt.Fprintf(p.w, "batch %d/%d: %s %s; %.0f rows/s, time left %s\n", n, total, rowsText(rows), what, perSecond, leftText(left))

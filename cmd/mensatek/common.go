@@ -243,7 +243,7 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 }
 
 // client builds the API client from the flags and the environment.
-func (a *apiFlags) client(s *sys) (*mensatek.Client, error) {
+func (a *apiFlags) client(s *sys, extra ...mensatek.Option) (*mensatek.Client, error) {
 	user := a.user
 	if user == "" {
 		user = s.env("MENSATEK_API_USER")
@@ -273,7 +273,7 @@ func (a *apiFlags) client(s *sys) (*mensatek.Client, error) {
 	if base != "" {
 		opts = append(opts, mensatek.WithBaseURL(base))
 	}
-	c, err := mensatek.NewClient(user, token, opts...)
+	c, err := mensatek.NewClient(user, token, append(opts, extra...)...)
 	if err != nil {
 		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "mensatek: "))
 	}

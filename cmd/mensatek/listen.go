@@ -28,6 +28,7 @@ type eventJSON struct {
 	Reference   string            `json:"reference,omitempty"`
 	Type        string            `json:"type,omitempty"`
 	Message     *messageJSON      `json:"message,omitempty"`
+	Consent     string            `json:"consent,omitempty"` // opted_out or opted_in, with --contacts
 	Extra       map[string]string `json:"extra,omitempty"`
 }
 
@@ -88,7 +89,8 @@ type reactionJSON struct {
 
 func toEventJSON(ev *mensatek.Event) eventJSON {
 	out := eventJSON{Service: ev.Service, Direction: string(ev.Direction), Status: ev.Status, Phone: ev.Phone,
-		ProfileName: ev.ProfileName, MessageID: ev.MessageID, Reference: ev.Reference, Type: ev.Type, Extra: ev.Extra}
+		ProfileName: ev.ProfileName, MessageID: ev.MessageID, Reference: ev.Reference, Type: ev.Type, Extra: ev.Extra,
+		Consent: string(ev.Consent)}
 	if !ev.Time.IsZero() {
 		out.Time = ev.Time.Format(time.RFC3339)
 	}
@@ -149,6 +151,12 @@ func prettyEvent(ev *mensatek.Event) string {
 		fmt.Fprintf(&b, " (%s)", sanitize(ev.ProfileName))
 	}
 	fmt.Fprintf(&b, "  message %d  status %d", ev.MessageID, ev.Status)
+	switch ev.Consent {
+	case mensatek.ConsentOptedOut:
+		b.WriteString("  OPTED OUT")
+	case mensatek.ConsentOptedIn:
+		b.WriteString("  OPTED IN")
+	}
 	if ev.Reference != "" {
 		fmt.Fprintf(&b, "  reference %s", strconv.Quote(ev.Reference))
 	}
@@ -178,6 +186,7 @@ func runListen(ctx context.Context, args []string, s *sys) int {
 	user := fs.String("user", "", "Basic auth `user` the panel sends (default $MENSATEK_WEBHOOK_USER; empty: no auth)")
 	password := fs.String("password", "", "Basic auth `password` the panel sends (default $MENSATEK_WEBHOOK_PASSWORD)")
 	pretty := fs.Bool("pretty", false, "print each event as a readable line instead of JSON")
+	contacts := fs.String("contacts", "", "record customers' messages and opt-outs (BAJA, STOP...) here: "+contactsHelp+" (default $MENSATEK_CONTACTS)")
 	fs.Bool("json", true, "print each event as one line of JSON (the default)")
 	pos, code, done := s.parse(name, fs, helpText{
 		usage: "listen [--addr :8080] [--user U --password P] [--pretty] [flags]",
@@ -205,6 +214,18 @@ mensatek listen --addr 127.0.0.1:9000 --pretty`,
 	if (*user == "") != (*password == "") {
 		return s.fail(name, usagef("give both --user and --password, or neither"))
 	}
+	if *contacts == "" {
+		*contacts = s.env("MENSATEK_CONTACTS")
+	}
+	var store mensatek.ContactStore
+	if *contacts != "" {
+		st, closeStore, err := openContacts(ctx, *contacts)
+		if err != nil {
+			return s.fail(name, err)
+		}
+		defer closeStore()
+		store = st
+	}
 
 	stderr := &lockedWriter{w: s.stderr}
 	var mu sync.Mutex // one event per line, even when reports arrive together
@@ -222,6 +243,9 @@ mensatek listen --addr 127.0.0.1:9000 --pretty`,
 	}
 	if *user != "" {
 		opts = append(opts, mensatek.WithWebhookBasicAuth(*user, *password))
+	}
+	if store != nil {
+		opts = append(opts, mensatek.WithWebhookContacts(store))
 	}
 	handler := mensatek.NewWebhookHandler(handle, opts...)
 

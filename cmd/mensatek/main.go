@@ -87,6 +87,7 @@ func commands() []command {
 		{"media", "download a file a customer sent", runMedia},
 		{"status", "change the WhatsApp account's status text", runStatus},
 		{"listen", "receive webhooks and print each event", runListen},
+		{"optout", "record, lift or list customers' opt-outs in a contact store", runOptout},
 		{"fake", "run a fake of the API for tests, and print its credentials", runFake},
 		{"version", "print the version", runVersion},
 	}

@@ -20,11 +20,12 @@ import (
 // mid-batch leaves them pending. The last line of a phone is its status. A run that ends
 // normally (also after Ctrl-C or an error) rewrites the file with one line per row.
 const (
-	statusPending = "pending" // being sent when the run stopped: treated as unknown
-	statusSent    = "sent"
-	statusUnknown = "unknown" // the batch may have been sent: --resume never sends it again
-	statusFailed  = "failed"  // refused, or never left: --resume sends it again
-	statusInvalid = "invalid" // failed the local check: --resume checks it again
+	statusPending  = "pending" // being sent when the run stopped: treated as unknown
+	statusSent     = "sent"
+	statusUnknown  = "unknown"   // the batch may have been sent: --resume never sends it again
+	statusFailed   = "failed"    // refused, or never left: --resume sends it again
+	statusInvalid  = "invalid"   // failed the local check: --resume checks it again
+	statusOptedOut = "opted-out" // the contact store says the customer opted out: --resume checks it again
 )
 
 var resultsHeader = []string{"row", "phone", "status", "message_id", "error"}
@@ -126,7 +127,7 @@ func readResults(path string) (*results, error) {
 			}
 		}
 		switch rec.status {
-		case statusPending, statusSent, statusUnknown, statusFailed, statusInvalid:
+		case statusPending, statusSent, statusUnknown, statusFailed, statusInvalid, statusOptedOut:
 		default:
 			return nil, invalid("--resume", "%s line %d: unknown status %q", path, line, rec.status)
 		}
