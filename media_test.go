@@ -655,7 +655,7 @@ func oldBase64Decode(content string) ([]byte, error) {
 func FuzzBase64Text(f *testing.F) {
 	for _, seed := range []string{
 		"aGk=", "aGk", "aG9sYQ==", "aG9sYQ", "+/+/", "-_-_", "+/-_", "aGk=aGk=", "a", "ab=", "aGk=\r\n",
-		" a G 9\tsYQ", "YWJj", "====", "YQ=\n=", "=", "",
+		" a G 9\tsYQ", "YWJj", "====", "YQ=\n=", "=", "", "000=++++", "00==-_",
 	} {
 		f.Add(seed, uint8(3))
 	}
