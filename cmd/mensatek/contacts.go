@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -182,33 +181,16 @@ func (fc *fileContacts) SetOptOut(ctx context.Context, phone string, optedOut bo
 	return fc.write(list)
 }
 
-// write replaces the file with list, through a temporary file, so a crash never leaves it half
-// written.
+// write replaces the file with list.
 func (fc *fileContacts) write(list []mensatek.Contact) error {
-	tmp, err := os.CreateTemp(filepath.Dir(fc.path), ".contacts-*.csv")
+	err := replaceCSV(fc.path, func(w *csv.Writer) {
+		w.Write(fileContactsHeader)
+		for _, c := range list {
+			w.Write([]string{c.Phone, c.ConsentAt.UTC().Format(time.RFC3339), c.ConsentSource})
+		}
+	})
 	if err != nil {
-		return &localError{err}
-	}
-	defer os.Remove(tmp.Name())
-	w := csv.NewWriter(tmp)
-	w.Write(fileContactsHeader)
-	for _, c := range list {
-		w.Write([]string{c.Phone, c.ConsentAt.UTC().Format(time.RFC3339), c.ConsentSource})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tmp.Close()
-		return &localError{err}
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return &localError{err}
-	}
-	if err := tmp.Close(); err != nil {
-		return &localError{err}
-	}
-	if err := os.Rename(tmp.Name(), fc.path); err != nil {
-		return &localError{err}
+		return err
 	}
 	fc.seen = stampOf(fc.path)
 	return nil

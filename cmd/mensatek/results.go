@@ -195,20 +195,28 @@ func (res *results) close() error {
 		}
 		return list[i].phone < list[j].phone
 	})
-	tmp, err := os.CreateTemp(filepath.Dir(res.path), "."+filepath.Base(res.path)+".*.tmp")
+	return replaceCSV(res.path, func(w *csv.Writer) {
+		w.Write(resultsHeader)
+		for _, r := range list {
+			id := ""
+			if r.messageID != 0 {
+				id = strconv.FormatInt(r.messageID, 10)
+			}
+			w.Write([]string{strconv.Itoa(r.row), r.phone, r.status, id, r.err})
+		}
+	})
+}
+
+// replaceCSV replaces the file at path with the rows write writes, through a temporary file
+// beside it that is synced and renamed, so a crash never leaves it half written.
+func replaceCSV(path string, write func(w *csv.Writer)) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return &localError{err}
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, there is nothing to remove
 	w := csv.NewWriter(tmp)
-	w.Write(resultsHeader)
-	for _, r := range list {
-		id := ""
-		if r.messageID != 0 {
-			id = strconv.FormatInt(r.messageID, 10)
-		}
-		w.Write([]string{strconv.Itoa(r.row), r.phone, r.status, id, r.err})
-	}
+	write(w)
 	w.Flush()
 	if err := w.Error(); err != nil {
 		tmp.Close()
@@ -221,7 +229,7 @@ func (res *results) close() error {
 	if err := tmp.Close(); err != nil {
 		return &localError{err}
 	}
-	if err := os.Rename(tmp.Name(), res.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return &localError{err}
 	}
 	return nil

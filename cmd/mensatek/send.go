@@ -207,13 +207,8 @@ EscribiendoWhatsapp, a name the reference does not give: unverified).`,
 	if done {
 		return code
 	}
-	switch {
-	case len(pos) > 0:
-		return s.fail(name, usagef("unexpected argument %q", pos[0]))
-	case *id <= 0:
-		return s.fail(name, usagef("--id is required: the id of the message the customer sent"))
-	case *to == "":
-		return s.fail(name, usagef("--to is required"))
+	if err := checkMessageRef(pos, *id, "--to", *to); err != nil {
+		return s.fail(name, err)
 	}
 	client, err := api.client(s)
 	if err != nil {
@@ -294,13 +289,10 @@ complete; it is readable by you alone, since customers' files are personal data.
 	if done {
 		return code
 	}
+	if err := checkMessageRef(pos, *id, "--from", *from); err != nil {
+		return s.fail(name, err)
+	}
 	switch {
-	case len(pos) > 0:
-		return s.fail(name, usagef("unexpected argument %q", pos[0]))
-	case *id <= 0:
-		return s.fail(name, usagef("--id is required: the id of the message the customer sent"))
-	case *from == "":
-		return s.fail(name, usagef("--from is required"))
 	case out == "":
 		return s.fail(name, usagef("-o FILE is required"))
 	case out == "-" && *jsonOut:
@@ -358,4 +350,18 @@ func download(ctx context.Context, client *mensatek.Client, id int64, phone, out
 	}
 	ok = true
 	return info, nil
+}
+
+// checkMessageRef checks the arguments of a command about a message a customer sent: no
+// positional argument, its --id, and the customer's phone flag.
+func checkMessageRef(pos []string, id int64, phoneFlag, phone string) error {
+	switch {
+	case len(pos) > 0:
+		return usagef("unexpected argument %q", pos[0])
+	case id <= 0:
+		return usagef("--id is required: the id of the message the customer sent")
+	case phone == "":
+		return usagef("%s is required", phoneFlag)
+	}
+	return nil
 }
