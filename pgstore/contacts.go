@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/internal/batch"
 )
 
 // DefaultContactTable is the table of a [ContactStore] unless [WithTable] names another.
@@ -128,19 +129,9 @@ func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[strin
 		return nil, fmt.Errorf("pgstore: contacts: %w", err)
 	}
 	out := make(map[string]mensatek.Contact)
-	seen := make(map[string]bool, len(phones))
-	batch := make([]string, 0, min(len(phones), ContactBatchSize))
-	for i, p := range phones {
-		if !seen[p] {
-			seen[p] = true
-			batch = append(batch, p)
-		}
-		if len(batch) == ContactBatchSize || (i == len(phones)-1 && len(batch) > 0) {
-			if err := s.query(ctx, out, s.contactsSQL, batch); err != nil {
-				return nil, fmt.Errorf("pgstore: contacts: %w", err)
-			}
-			batch = batch[:0]
-		}
+	err := batch.Distinct(phones, ContactBatchSize, func(batch []string) error { return s.query(ctx, out, s.contactsSQL, batch) })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: contacts: %w", err)
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/internal/batch"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -175,19 +176,9 @@ func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[strin
 		return nil, fmt.Errorf("redisstore: contacts: %w", err)
 	}
 	out := make(map[string]mensatek.Contact)
-	seen := make(map[string]bool, len(phones))
-	batch := make([]string, 0, min(len(phones), ContactBatchSize))
-	for i, p := range phones {
-		if !seen[p] {
-			seen[p] = true
-			batch = append(batch, p)
-		}
-		if len(batch) == ContactBatchSize || (i == len(phones)-1 && len(batch) > 0) {
-			if err := s.lookup(ctx, batch, out); err != nil {
-				return nil, fmt.Errorf("redisstore: contacts: %w", err)
-			}
-			batch = batch[:0]
-		}
+	err := batch.Distinct(phones, ContactBatchSize, func(batch []string) error { return s.lookup(ctx, batch, out) })
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: contacts: %w", err)
 	}
 	return out, nil
 }
