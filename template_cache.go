@@ -2,6 +2,7 @@ package mensatek
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -182,7 +183,9 @@ func (c *Client) TemplateByName(ctx context.Context, name string) (*TemplateDeta
 // template's variables ([Client.TemplateByName], then [TemplateDetails.Validate]), so a campaign
 // that would fail fails before it costs anything: a missing or malformed variable with
 // [ValidationErrors], an unknown template with [ErrTemplateNotFound], one not approved with
-// [ErrTemplateNotApproved]. Other message types are sent as by Send.
+// [ErrTemplateNotApproved]. A malformed request (a bad phone, no recipient) is found first,
+// before the template is fetched, and comes alone, as ValidationErrors holding that one
+// mistake. Other message types are sent as by Send.
 func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult, error) {
 	var name string
 	switch m := req.Message.(type) {
@@ -196,6 +199,12 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 		return c.Send(ctx, req)
 	}
 	if _, err := validateSend(&req); err != nil {
+		// A malformed request (a bad phone, no recipient) is found before the template is
+		// fetched: alone, but in the same form as the template's problems.
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, ValidationErrors{ve}
+		}
 		return nil, err
 	}
 	d, err := c.TemplateByName(ctx, name)

@@ -544,6 +544,8 @@ func TestSendCheckedRefusesBadCampaigns(t *testing.T) {
 			var ve *ValidationError
 			require.ErrorAs(t, err, &ve)
 			assert.Equal(t, tt.wantField, ve.Field, "error: %v", err)
+			var problems ValidationErrors
+			require.ErrorAs(t, err, &problems, "every checked-send mistake comes as ValidationErrors")
 			assert.Zero(t, ts.sends.Load(), "a send left")
 		})
 	}

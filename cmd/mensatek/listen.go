@@ -187,7 +187,7 @@ func runListen(ctx context.Context, args []string, s *sys) int {
 	password := fs.String("password", "", "Basic auth `password` the panel sends (default $MENSATEK_WEBHOOK_PASSWORD)")
 	pretty := fs.Bool("pretty", false, "print each event as a readable line instead of JSON")
 	contacts := fs.String("contacts", "", "record customers' messages and opt-outs (BAJA, STOP...) here: "+contactsHelp+" (default $MENSATEK_CONTACTS)")
-	fs.Bool("json", true, "print each event as one line of JSON (the default)")
+	fs.Bool("json", true, "print each event as one line of JSON")
 	pos, code, done := s.parse(name, fs, helpText{
 		usage: "listen [--addr :8080] [--user U --password P] [--pretty] [flags]",
 		about: `Receives Mensatek's webhooks (delivery reports and messages from customers) and prints each
