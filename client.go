@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -317,13 +318,13 @@ func (c *Client) Credits() (credits float64, seen time.Time, ok bool) {
 	return c.credits, c.creditsAt, !c.creditsAt.IsZero()
 }
 
-func (c *Client) noteCredits(f wire.Fields) {
-	cred, ok, err := f.Float("Cred")
+func (c *Client) noteCredits(cred wire.Number) {
+	v, ok, err := cred.Float()
 	if !ok || err != nil {
 		return
 	}
 	c.mu.Lock()
-	c.credits, c.creditsAt = cred, time.Now().Round(0) // wall clock only: it is shown to people
+	c.credits, c.creditsAt = v, time.Now().Round(0) // wall clock only: it is shown to people
 	c.mu.Unlock()
 }
 
@@ -486,17 +487,28 @@ func (c *Client) transportError(op Operation, err error, neverSent bool) error {
 	return fmt.Errorf("mensatek: %s: %w", op, err)
 }
 
-// call sends body to op's function and decodes the JSON reply, retrying as the policy and
-// the operation allow. It returns the reply's fields when Res > 0, and an error otherwise.
-func (c *Client) call(ctx context.Context, op Operation, body []byte) (wire.Fields, error) {
+// replyHead holds the members every reply of the API has. Each operation's reply type embeds it.
+type replyHead struct {
+	Res   wire.Number // > 0: success (for a send, the count sent); <= 0: an error code
+	Error wire.String // the reason of an error
+	Cred  wire.Number // the account's credits
+}
+
+func (h *replyHead) head() *replyHead { return h }
+
+// reply is a pointer to a struct that embeds replyHead, for DecodeReply.
+type reply interface{ head() *replyHead }
+
+// call sends body to op's function and decodes the JSON reply into out, retrying as the policy
+// and the operation allow. It returns an error unless Res > 0.
+func (c *Client) call(ctx context.Context, op Operation, body []byte, out reply) error {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout,
 			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
 		defer cancel()
 	}
-	var fields wire.Fields
-	err := c.withRetries(ctx, op, func(ctx context.Context) (attempt, error) {
+	return c.withRetries(ctx, op, func(ctx context.Context) (attempt, error) {
 		start := time.Now()
 		ex, a, err := c.post(ctx, op, body, false)
 		if err != nil {
@@ -506,12 +518,10 @@ func (c *Client) call(ctx context.Context, op Operation, body []byte) (wire.Fiel
 		defer ex.done()
 		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
 		a.transport = readErr != nil && !errors.Is(readErr, errTooLarge)
-		f, res, err := c.decodeReply(op, ex.resp, data, readErr)
+		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
 		c.log(ctx, op, ex.resp.StatusCode, res, start, err)
-		fields = f
 		return a, err
 	})
-	return fields, err
 }
 
 // readLimited reads at most limit bytes of body, drains a bounded rest and closes it.
@@ -530,20 +540,19 @@ func readLimited(body io.ReadCloser, limit int64) ([]byte, error) {
 
 var errTooLarge = errors.New("reply too large")
 
-// decodeReply turns a reply into its fields, or the right error: *APIError for Res <= 0 or a
+// decodeReply decodes a reply into out, or returns the right error: *APIError for Res <= 0 or a
 // non-2xx status, *ResponseError for a reply that cannot be read; either wrapped with
-// ErrOutcomeUnknown when a send may have happened.
-func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, readErr error) (wire.Fields, int, error) {
+// ErrOutcomeUnknown when a send may have happened. out is reset first, so a retry never sees
+// the members of an earlier attempt's reply.
+func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, readErr error, out reply) (int, error) {
 	status := resp.StatusCode
-	var f wire.Fields
+	reflect.ValueOf(out).Elem().SetZero()
 	var decErr error
 	if readErr == nil {
-		f, decErr = wire.Object(data)
+		decErr = wire.DecodeReply(data, out)
 	}
-	res, hasRes, resErr := int64(0), false, error(nil)
-	if f != nil {
-		res, hasRes, resErr = f.Int("Res")
-	}
+	h := out.head()
+	res, hasRes, resErr := h.Res.Int()
 	ok2xx := status >= 200 && status < 300
 
 	if !ok2xx {
@@ -551,17 +560,17 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 		if hasRes && resErr == nil && res <= 0 {
 			apiErr.Code = int(res)
 		}
-		if msg, ok := f.String("Error"); ok && msg != "" {
-			apiErr.Message = msg
+		if h.Error != "" {
+			apiErr.Message = string(h.Error)
 		} else {
 			apiErr.Message = strings.TrimSpace(http.StatusText(status) + ": " + wire.Excerpt(bytes.TrimSpace(data), 200))
 			apiErr.Message = strings.TrimSuffix(apiErr.Message, ":")
 		}
 		// A 5xx without a Res code may come after the message went out; a 4xx is a refusal.
 		if mayHaveSent(op) && apiErr.Code == 0 && status >= 500 {
-			return nil, apiErr.Code, &outcomeError{op: op, cause: apiErr}
+			return apiErr.Code, &outcomeError{op: op, cause: apiErr}
 		}
-		return nil, apiErr.Code, apiErr
+		return apiErr.Code, apiErr
 	}
 
 	var reason string
@@ -580,17 +589,16 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 	if reason != "" {
 		respErr := &ResponseError{Operation: op, HTTPStatus: status, Reason: reason, Excerpt: wire.Excerpt(bytes.TrimSpace(data), 200), err: readErr}
 		if mayHaveSent(op) {
-			return nil, 0, &outcomeError{op: op, cause: respErr}
+			return 0, &outcomeError{op: op, cause: respErr}
 		}
-		return nil, 0, respErr
+		return 0, respErr
 	}
 	if res <= 0 {
-		msg, _ := f.String("Error")
-		return nil, int(res), &APIError{Operation: op, Code: int(res), Message: msg, HTTPStatus: status}
+		return int(res), &APIError{Operation: op, Code: int(res), Message: string(h.Error), HTTPStatus: status}
 	}
 	// Only an accepted call's Cred is the balance: a refusal may carry 0 or nothing meaningful.
-	c.noteCredits(f)
-	return f, int(res), nil
+	c.noteCredits(h.Cred)
+	return int(res), nil
 }
 
 func (c *Client) log(ctx context.Context, op Operation, status, res int, start time.Time, err error) {

@@ -458,3 +458,30 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 		NewWebhookHandler(fn, WithWebhookBasicAuth("hook", "s3cret"), WithWebhookMaxBodyBytes(1), WithWebhookLogger(slog.Default()))
 	})
 }
+
+// Of a field given twice (in any case), a JSON body keeps the last; a form, which has no order,
+// the name that sorts first. Unknown fields in Extra keep the name that sorts first in both.
+func TestParseWebhookRepeatedFields(t *testing.T) {
+	t.Parallel()
+	ev, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":1,"ESTADO":2,"coste":"a","Coste":"b","COSTE":"c","otro":1}`))
+	require.NoError(t, err)
+	assert.Equal(t, 2, ev.Status)
+	assert.Equal(t, map[string]string{"COSTE": "c", "otro": "1"}, ev.Extra)
+
+	form := url.Values{"Estado": {"1"}, "ESTADO": {"2"}, "estado": {"3"}, "coste": {"a"}, "Coste": {"b"}}
+	ev, err = ParseWebhook(webhookRequest(t, "application/x-www-form-urlencoded", form.Encode()))
+	require.NoError(t, err)
+	assert.Equal(t, 2, ev.Status, "ESTADO sorts first")
+	assert.Equal(t, map[string]string{"Coste": "b"}, ev.Extra)
+}
+
+func TestParseWebhookEmptyObjects(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{`{}`, `{ }`, `[{}]`} {
+		_, err := ParseWebhook(webhookRequest(t, "application/json", body))
+		assert.ErrorIs(t, err, ErrInvalidWebhook)
+		assert.ErrorContains(t, err, "no fields", body)
+	}
+	_, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":1} {"Estado":2}`))
+	assert.ErrorContains(t, err, "not valid JSON")
+}
