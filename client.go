@@ -365,25 +365,25 @@ type exchange struct {
 	done func()
 }
 
-// post sends one request and returns the raw reply with its body open. When idle is true, the
-// client's timeout bounds each wait for data rather than the attempt (for downloads); otherwise
+// post sends one request and returns the raw reply with its body open. When stream is true (a
+// download), the client's timeout bounds each wait for data, an idle timeout; otherwise
 // the policy's AttemptTimeout, if any, bounds the attempt. On failure, the attempt says whether
 // the request provably never left.
-func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool) (*exchange, attempt, error) {
+func (c *Client) post(ctx context.Context, op Operation, body []byte, stream bool) (*exchange, attempt, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, attempt{neverSent: true}, fmt.Errorf("mensatek: %s: not sent: %w", op, ctxError(ctx, err))
 	}
 	cleanup := func() {}
 	var touch func()
 	switch {
-	case idle && c.timeout > 0:
+	case stream && c.timeout > 0:
 		cctx, cancel := context.WithCancelCause(ctx)
 		timeoutErr := fmt.Errorf("no data for %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded)
 		timer := time.AfterFunc(c.timeout, func() { cancel(timeoutErr) })
 		ctx = cctx
 		touch = func() { timer.Reset(c.timeout) }
 		cleanup = func() { timer.Stop(); cancel(nil) }
-	case !idle && c.retry.AttemptTimeout > 0:
+	case !stream && c.retry.AttemptTimeout > 0:
 		cctx, cancel := context.WithTimeoutCause(ctx, c.retry.AttemptTimeout,
 			fmt.Errorf("attempt took longer than %v (RetryPolicy.AttemptTimeout): %w", c.retry.AttemptTimeout, context.DeadlineExceeded))
 		ctx = cctx
@@ -502,26 +502,80 @@ type reply interface{ head() *replyHead }
 // call sends body to op's function and decodes the JSON reply into out, retrying as the policy
 // and the operation allow. It returns an error unless Res > 0.
 func (c *Client) call(ctx context.Context, op Operation, body []byte, out reply) error {
-	if c.timeout > 0 {
+	return c.do(ctx, op, body, false, func(ex *exchange) outcome {
+		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
+		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
+		return outcome{res: res, cut: readErr != nil && !errors.Is(readErr, errTooLarge), err: err}
+	})
+}
+
+// outcome is how the reading of one attempt's reply ended.
+type outcome struct {
+	res       int   // the reply's Res, for the log; 0 when there was none
+	cut       bool  // the body broke off: no complete reply came
+	delivered bool  // part of the result reached the caller (a download's writer): never retry
+	err       error // nil: the call succeeded
+}
+
+// do is the one request path: every call of every operation, JSON or download, is attempted,
+// logged, classified and retried here. Each attempt posts body and hands the reply, its body
+// open, to read. It fails fast during an authentication cooldown and waits for the rate limiter
+// before each attempt. When stream is true (a download), the client's timeout bounds each wait
+// for data instead of the whole call, so a large file is not cut off while it flows.
+func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool, read func(ex *exchange) outcome) error {
+	if err := c.checkCooldown(op); err != nil {
+		return err
+	}
+	if !stream && c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout,
 			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
 		defer cancel()
 	}
-	return c.withRetries(ctx, op, func(ctx context.Context) (attempt, error) {
-		start := time.Now()
-		ex, a, err := c.post(ctx, op, body, false)
-		if err != nil {
-			c.log(ctx, op, 0, 0, start, err)
-			return a, err
+	for n := 0; ; n++ {
+		if c.limiter != nil {
+			if err := waitLimiter(ctx, c.limiter); err != nil {
+				return fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err)
+			}
 		}
-		defer ex.done()
-		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
-		a.transport = readErr != nil && !errors.Is(readErr, errTooLarge)
-		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
-		c.log(ctx, op, ex.resp.StatusCode, res, start, err)
+		a, err := c.try(ctx, op, body, stream, read)
+		c.noteOutcome(err)
+		if err == nil {
+			return nil
+		}
+		if n >= c.retry.MaxRetries || ctx.Err() != nil || !retryable(op, a, err) {
+			return err
+		}
+		if a.retryAfter > c.retry.MaxBackoff {
+			return err // the server asks for a longer pause than the policy allows in one call
+		}
+		wait := c.retry.backoff(n+1, a.retryAfter)
+		if c.logger != nil {
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "mensatek retry", slog.String("operation", string(op)),
+				slog.Int("retry", n+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("%w (retry abandoned: %w)", err, serr)
+		}
+	}
+}
+
+// try makes one attempt of a call for do, logs it, and says how it ended for the retry decision.
+func (c *Client) try(ctx context.Context, op Operation, body []byte, stream bool, read func(ex *exchange) outcome) (attempt, error) {
+	start := time.Now()
+	ex, a, err := c.post(ctx, op, body, stream)
+	if err != nil {
+		c.log(ctx, op, 0, 0, start, err)
 		return a, err
-	})
+	}
+	defer ex.done()
+	o := read(ex)
+	a.transport = o.cut
+	if o.delivered {
+		a = attempt{} // a retry would deliver it twice
+	}
+	c.log(ctx, op, ex.resp.StatusCode, o.res, start, o.err)
+	return a, o.err
 }
 
 // readLimited reads at most limit bytes of body, drains a bounded rest and closes it.

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -98,23 +97,11 @@ func (c *Client) download(ctx context.Context, messageID int64, phone string, w 
 		return nil, err
 	}
 	var info *MediaInfo
-	err = c.withRetries(ctx, OpMediaDownload, func(ctx context.Context) (attempt, error) {
-		start := time.Now()
-		ex, a, err := c.post(ctx, OpMediaDownload, body, true)
-		if err != nil {
-			c.log(ctx, OpMediaDownload, 0, 0, start, err)
-			return a, err
-		}
-		defer ex.done()
+	err = c.do(ctx, OpMediaDownload, body, true, func(ex *exchange) outcome {
 		cw := &countingWriter{w: w}
 		i, res, cut, err := c.readMedia(ex, cw)
-		a.transport = cut
-		if cw.n > 0 {
-			a = attempt{} // part of the file reached w: a retry would write it twice
-		}
-		c.log(ctx, OpMediaDownload, ex.resp.StatusCode, res, start, err)
 		info = i
-		return a, err
+		return outcome{res: res, cut: cut, delivered: cw.n > 0, err: err}
 	})
 	return info, err
 }
