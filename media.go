@@ -593,6 +593,12 @@ func (t *base64Text) Read(p []byte) (int, error) {
 			switch c {
 			case ' ', '\t', '\r', '\n':
 				continue
+			}
+			if t.padded && c != '=' {
+				t.err = errAfterPadding
+				return j, t.err
+			}
+			switch c {
 			case '-', '_':
 				if t.std {
 					t.err = errMixedBase64
@@ -612,11 +618,6 @@ func (t *base64Text) Read(p []byte) (int, error) {
 				t.std = true
 			case '=':
 				t.padded = true
-			default:
-				if t.padded {
-					t.err = errAfterPadding
-					return j, t.err
-				}
 			}
 			p[j] = c
 			j++
