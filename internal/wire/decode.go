@@ -32,27 +32,37 @@ func DecodeReply(body []byte, v any) error {
 		}
 		return nil
 	case '[':
-		if !json.Valid(b) {
-			return fmt.Errorf("reply is not valid JSON: %w", json.Unmarshal(b, new(any)))
-		}
 		first := bytes.TrimLeft(b[1:], " \t\r\n")
-		switch {
-		case first[0] == ']':
-			return errors.New("reply is an empty JSON array")
-		case first[0] == 'n':
-			return errors.New("reply is null, not a JSON object")
-		case first[0] != '{':
-			return fmt.Errorf("reply is not a valid JSON object: %s", Excerpt(first, 40))
+		if len(first) == 0 || first[0] != '{' {
+			return notAnObject(b, first)
 		}
 		// encoding/json decodes an array's elements into those of a Go array and drops the rest;
 		// an element that is an interface holding a pointer is decoded into what it points to.
 		one := [1]any{v}
 		if err := json.Unmarshal(b, &one); err != nil {
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				return fmt.Errorf("reply is not valid JSON: %w", err)
+			}
 			return fmt.Errorf("reply is not a valid JSON object: %w", err)
 		}
 		return nil
 	}
 	return errors.New("reply is not a JSON object")
+}
+
+// notAnObject says why an array reply whose first element (first) is not an object cannot be
+// read.
+func notAnObject(b, first []byte) error {
+	switch {
+	case !json.Valid(b):
+		return fmt.Errorf("reply is not valid JSON: %w", json.Unmarshal(b, new(any)))
+	case first[0] == ']':
+		return errors.New("reply is an empty JSON array")
+	case first[0] == 'n':
+		return errors.New("reply is null, not a JSON object")
+	}
+	return fmt.Errorf("reply is not a valid JSON object: %s", Excerpt(first, 40))
 }
 
 // trimJSON removes white space and a UTF-8 byte order mark (which some PHP servers send, maybe
