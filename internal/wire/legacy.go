@@ -17,9 +17,13 @@ import (
 
 // Fields is a decoded JSON object whose keys are lower-cased, so lookups ignore case the way the
 // API does.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 type Fields map[string]json.RawMessage
 
 // Object returns the one JSON object of a reply that is either an object or an array holding one.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func Object(body []byte) (Fields, error) {
 	b := bytes.TrimSpace(body)
 	// A UTF-8 byte order mark is not JSON but some PHP servers send one, maybe before a line break.
@@ -47,6 +51,8 @@ func Object(body []byte) (Fields, error) {
 
 // DecodeObject decodes one JSON object into Fields. A key that appears twice in different case
 // keeps its first value.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func DecodeObject(b []byte) (Fields, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '{' && !json.Valid(b) {
@@ -77,6 +83,8 @@ func decodeValidObject(b []byte) (Fields, error) {
 
 // Raw returns the first of names that is present and not null. Names are ASCII; they are
 // lower-cased on the stack, so a lookup costs no allocation.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func (f Fields) Raw(names ...string) (json.RawMessage, bool) {
 	var buf [64]byte
 	for _, n := range names {
@@ -96,6 +104,8 @@ func (f Fields) Raw(names ...string) (json.RawMessage, bool) {
 }
 
 // String returns a field as text. Numbers and booleans are returned as written.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func (f Fields) String(names ...string) (string, bool) {
 	raw, ok := f.Raw(names...)
 	if !ok {
@@ -105,6 +115,8 @@ func (f Fields) String(names ...string) (string, bool) {
 }
 
 // Int returns a field as an integer; absent, null and "" are (0, false, nil).
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func (f Fields) Int(names ...string) (int64, bool, error) {
 	raw, ok := f.Raw(names...)
 	if !ok {
@@ -114,6 +126,8 @@ func (f Fields) Int(names ...string) (int64, bool, error) {
 }
 
 // Float returns a field as a number; absent, null and "" are (0, false, nil).
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func (f Fields) Float(names ...string) (float64, bool, error) {
 	raw, ok := f.Raw(names...)
 	if !ok {
@@ -127,6 +141,8 @@ func isNull(raw json.RawMessage) bool {
 }
 
 // Text returns a JSON value as text: a string unquoted, anything else as written.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func Text(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
@@ -140,6 +156,8 @@ func Text(raw json.RawMessage) string {
 
 // Int decodes a JSON number or a string holding one as an integer. A value with a fractional
 // part is an error; "" and null are (0, false, nil).
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func Int(raw json.RawMessage) (int64, bool, error) {
 	s, ok, err := numberText(raw)
 	if !ok || err != nil {
@@ -149,6 +167,8 @@ func Int(raw json.RawMessage) (int64, bool, error) {
 }
 
 // Float decodes a JSON number or a string holding one; "" and null are (0, false, nil).
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func Float(raw json.RawMessage) (float64, bool, error) {
 	s, ok, err := numberText(raw)
 	if !ok || err != nil {
@@ -189,6 +209,8 @@ func numberText(raw json.RawMessage) (string, bool, error) {
 }
 
 // EmbeddedObject decodes a value that is a JSON object, or a string holding one, as [Map] does.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func EmbeddedObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	var m Map[json.RawMessage]
 	_ = m.UnmarshalJSON(raw)
@@ -204,6 +226,8 @@ func EmbeddedObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 // FormFields turns form values into Fields whose values are JSON strings, so a form and a JSON
 // body read the same way. Of names that differ only in case, the one that sorts first wins, so
 // the result does not depend on map order. names maps each lower-cased name to the name as sent.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func FormFields(vals map[string][]string) (f Fields, names map[string]string) {
 	keys := make([]string, 0, len(vals))
 	for k := range vals {
@@ -226,6 +250,8 @@ func FormFields(vals map[string][]string) (f Fields, names map[string]string) {
 // the value's raw bytes (a sub-slice of b). It validates b first, so a malformed object is an
 // error and fn is never called with broken input. It is the allocation-light path that reply
 // and webhook decoding share, instead of decoding into a map by reflection.
+//
+// Legacy: only mensatektest uses it; it goes with legacy.go.
 func ScanObject(b []byte, fn func(key string, val []byte)) error {
 	if !json.Valid(b) {
 		var v any
