@@ -343,6 +343,10 @@ func TestMapReferenceFields(t *testing.T) {
 func TestMapErrors(t *testing.T) {
 	for _, raw := range []string{
 		`{"1":"x"}`, // a value that is not the element type
+		`"\q"`,      // a bad escape
+		`"{\\q}"`,   // a bad escape once unescaped
+		`"\u12"`,    // a short \u escape
+		`"`,
 		`[1]`,
 		`12`,
 		`true`,
