@@ -110,11 +110,11 @@ func BenchmarkTemplateVariablesDecode(b *testing.B) {
 	b.Run("sdk", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			f, _, err := c.decodeReply(OpTemplateVariables, resp, body, nil)
-			if err != nil {
+			var r templateVariablesReply
+			if _, err := c.decodeReply(OpTemplateVariables, resp, body, nil, &r); err != nil {
 				b.Fatal(err)
 			}
-			d, err := parseTemplateDetails(f)
+			d, err := r.details()
 			if err != nil || len(d.Variables) != 4 {
 				b.Fatal(err)
 			}

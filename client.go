@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -153,13 +154,13 @@ func (c *Client) Credits() (credits float64, seen time.Time, ok bool) {
 	return c.credits, c.creditsAt, !c.creditsAt.IsZero()
 }
 
-func (c *Client) noteCredits(f wire.Fields) {
-	cred, ok, err := f.Float("Cred")
+func (c *Client) noteCredits(cred wire.Number) {
+	v, ok, err := cred.Float()
 	if !ok || err != nil {
 		return
 	}
 	c.mu.Lock()
-	c.credits, c.creditsAt = cred, time.Now().Round(0) // wall clock only: it is shown to people
+	c.credits, c.creditsAt = v, time.Now().Round(0) // wall clock only: it is shown to people
 	c.mu.Unlock()
 }
 
@@ -200,25 +201,25 @@ type exchange struct {
 	done func()
 }
 
-// post sends one request and returns the raw reply with its body open. When idle is true, the
-// client's timeout bounds each wait for data rather than the attempt (for downloads); otherwise
+// post sends one request and returns the raw reply with its body open. When stream is true (a
+// download), the client's timeout bounds each wait for data, an idle timeout; otherwise
 // the policy's AttemptTimeout, if any, bounds the attempt. On failure, the attempt says whether
 // the request provably never left.
-func (c *Client) post(ctx context.Context, op Operation, body []byte, idle bool) (*exchange, attempt, error) {
+func (c *Client) post(ctx context.Context, op Operation, body []byte, stream bool) (*exchange, attempt, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, attempt{neverSent: true}, fmt.Errorf("mensatek: %s: not sent: %w", op, ctxError(ctx, err))
 	}
 	cleanup := func() {}
 	var touch func()
 	switch {
-	case idle && c.timeout > 0:
+	case stream && c.timeout > 0:
 		cctx, cancel := context.WithCancelCause(ctx)
 		timeoutErr := fmt.Errorf("no data for %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded)
 		timer := time.AfterFunc(c.timeout, func() { cancel(timeoutErr) })
 		ctx = cctx
 		touch = func() { timer.Reset(c.timeout) }
 		cleanup = func() { timer.Stop(); cancel(nil) }
-	case !idle && c.retry.AttemptTimeout > 0:
+	case !stream && c.retry.AttemptTimeout > 0:
 		cctx, cancel := context.WithTimeoutCause(ctx, c.retry.AttemptTimeout,
 			fmt.Errorf("attempt took longer than %v (RetryPolicy.AttemptTimeout): %w", c.retry.AttemptTimeout, context.DeadlineExceeded))
 		ctx = cctx
@@ -322,32 +323,95 @@ func (c *Client) transportError(op Operation, err error, neverSent bool) error {
 	return fmt.Errorf("mensatek: %s: %w", op, err)
 }
 
-// call sends body to op's function and decodes the JSON reply, retrying as the policy and
-// the operation allow. It returns the reply's fields when Res > 0, and an error otherwise.
-func (c *Client) call(ctx context.Context, op Operation, body []byte) (wire.Fields, error) {
-	if c.timeout > 0 {
+// replyHead holds the members every reply of the API has. Each operation's reply type embeds it.
+type replyHead struct {
+	Res   wire.Number // > 0: success (for a send, the count sent); <= 0: an error code
+	Error wire.String // the reason of an error
+	Cred  wire.Number // the account's credits
+}
+
+func (h *replyHead) head() *replyHead { return h }
+
+// reply is a pointer to a struct that embeds replyHead, for DecodeReply.
+type reply interface{ head() *replyHead }
+
+// call sends body to op's function and decodes the JSON reply into out, retrying as the policy
+// and the operation allow. It returns an error unless Res > 0.
+func (c *Client) call(ctx context.Context, op Operation, body []byte, out reply) error {
+	return c.do(ctx, op, body, false, func(ex *exchange) outcome {
+		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
+		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
+		return outcome{res: res, cut: readErr != nil && !errors.Is(readErr, errTooLarge), err: err}
+	})
+}
+
+// outcome is how the reading of one attempt's reply ended.
+type outcome struct {
+	res       int   // the reply's Res, for the log; 0 when there was none
+	cut       bool  // the body broke off: no complete reply came
+	delivered bool  // part of the result reached the caller (a download's writer): never retry
+	err       error // nil: the call succeeded
+}
+
+// do is the one request path: every call of every operation, JSON or download, is attempted,
+// logged, classified and retried here. Each attempt posts body and hands the reply, its body
+// open, to read. It fails fast during an authentication cooldown and waits for the rate limiter
+// before each attempt. When stream is true (a download), the client's timeout bounds each wait
+// for data instead of the whole call, so a large file is not cut off while it flows.
+func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool, read func(ex *exchange) outcome) error {
+	if err := c.checkCooldown(op); err != nil {
+		return err
+	}
+	if !stream && c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout,
 			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
 		defer cancel()
 	}
-	var fields wire.Fields
-	err := c.withRetries(ctx, op, func(ctx context.Context) (attempt, error) {
-		start := time.Now()
-		ex, a, err := c.post(ctx, op, body, false)
-		if err != nil {
-			c.log(ctx, op, 0, 0, start, err)
-			return a, err
+	for n := 0; ; n++ {
+		if c.limiter != nil {
+			if err := waitLimiter(ctx, c.limiter); err != nil {
+				return fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err)
+			}
 		}
-		defer ex.done()
-		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
-		a.transport = readErr != nil && !errors.Is(readErr, errTooLarge)
-		f, res, err := c.decodeReply(op, ex.resp, data, readErr)
-		c.log(ctx, op, ex.resp.StatusCode, res, start, err)
-		fields = f
+		a, err := c.try(ctx, op, body, stream, read)
+		c.noteOutcome(err)
+		if err == nil {
+			return nil
+		}
+		if n >= c.retry.MaxRetries || ctx.Err() != nil || !retryable(op, a, err) {
+			return err
+		}
+		if a.retryAfter > c.retry.MaxBackoff {
+			return err // the server asks for a longer pause than the policy allows in one call
+		}
+		wait := c.retry.backoff(n+1, a.retryAfter)
+		if c.logger != nil {
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "mensatek retry", slog.String("operation", string(op)),
+				slog.Int("retry", n+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("%w (retry abandoned: %w)", err, serr)
+		}
+	}
+}
+
+// try makes one attempt of a call for do, logs it, and says how it ended for the retry decision.
+func (c *Client) try(ctx context.Context, op Operation, body []byte, stream bool, read func(ex *exchange) outcome) (attempt, error) {
+	start := time.Now()
+	ex, a, err := c.post(ctx, op, body, stream)
+	if err != nil {
+		c.log(ctx, op, 0, 0, start, err)
 		return a, err
-	})
-	return fields, err
+	}
+	defer ex.done()
+	o := read(ex)
+	a.transport = o.cut
+	if o.delivered {
+		a = attempt{} // a retry would deliver it twice
+	}
+	c.log(ctx, op, ex.resp.StatusCode, o.res, start, o.err)
+	return a, o.err
 }
 
 // readLimited reads at most limit bytes of body, drains a bounded rest and closes it.
@@ -366,20 +430,19 @@ func readLimited(body io.ReadCloser, limit int64) ([]byte, error) {
 
 var errTooLarge = errors.New("reply too large")
 
-// decodeReply turns a reply into its fields, or the right error: *APIError for Res <= 0 or a
+// decodeReply decodes a reply into out, or returns the right error: *APIError for Res <= 0 or a
 // non-2xx status, *ResponseError for a reply that cannot be read; either wrapped with
-// ErrOutcomeUnknown when a send may have happened.
-func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, readErr error) (wire.Fields, int, error) {
+// ErrOutcomeUnknown when a send may have happened. out is reset first, so a retry never sees
+// the members of an earlier attempt's reply.
+func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, readErr error, out reply) (int, error) {
 	status := resp.StatusCode
-	var f wire.Fields
+	reflect.ValueOf(out).Elem().SetZero()
 	var decErr error
 	if readErr == nil {
-		f, decErr = wire.Object(data)
+		decErr = wire.DecodeReply(data, out)
 	}
-	res, hasRes, resErr := int64(0), false, error(nil)
-	if f != nil {
-		res, hasRes, resErr = f.Int("Res")
-	}
+	h := out.head()
+	res, hasRes, resErr := h.Res.Int()
 	ok2xx := status >= 200 && status < 300
 
 	if !ok2xx {
@@ -387,17 +450,17 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 		if hasRes && resErr == nil && res <= 0 {
 			apiErr.Code = int(res)
 		}
-		if msg, ok := f.String("Error"); ok && msg != "" {
-			apiErr.Message = msg
+		if h.Error != "" {
+			apiErr.Message = string(h.Error)
 		} else {
 			apiErr.Message = strings.TrimSpace(http.StatusText(status) + ": " + wire.Excerpt(bytes.TrimSpace(data), 200))
 			apiErr.Message = strings.TrimSuffix(apiErr.Message, ":")
 		}
 		// A 5xx without a Res code may come after the message went out; a 4xx is a refusal.
 		if mayHaveSent(op) && apiErr.Code == 0 && status >= 500 {
-			return nil, apiErr.Code, &outcomeError{op: op, cause: apiErr}
+			return apiErr.Code, &outcomeError{op: op, cause: apiErr}
 		}
-		return nil, apiErr.Code, apiErr
+		return apiErr.Code, apiErr
 	}
 
 	var reason string
@@ -416,17 +479,16 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 	if reason != "" {
 		respErr := &ResponseError{Operation: op, HTTPStatus: status, Reason: reason, Excerpt: wire.Excerpt(bytes.TrimSpace(data), 200), err: readErr}
 		if mayHaveSent(op) {
-			return nil, 0, &outcomeError{op: op, cause: respErr}
+			return 0, &outcomeError{op: op, cause: respErr}
 		}
-		return nil, 0, respErr
+		return 0, respErr
 	}
 	if res <= 0 {
-		msg, _ := f.String("Error")
-		return nil, int(res), &APIError{Operation: op, Code: int(res), Message: msg, HTTPStatus: status}
+		return int(res), &APIError{Operation: op, Code: int(res), Message: string(h.Error), HTTPStatus: status}
 	}
 	// Only an accepted call's Cred is the balance: a refusal may carry 0 or nothing meaningful.
-	c.noteCredits(f)
-	return f, int(res), nil
+	c.noteCredits(h.Cred)
+	return int(res), nil
 }
 
 func (c *Client) log(ctx context.Context, op Operation, status, res int, start time.Time, err error) {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +49,9 @@ type Event struct {
 	// otherwise (and always without WithWebhookContacts).
 	Consent ConsentChange
 	// Extra holds every field this SDK does not know, by the name it came with, so nothing the
-	// provider sends is lost. Values that are not strings keep their JSON text.
+	// provider sends is lost. Values that are not strings keep their JSON text. Of unknown
+	// names that differ only in case, the one that sorts first in byte order is kept ("COSTE"
+	// over "Coste" over "coste"), in JSON and form bodies alike.
 	Extra map[string]string
 }
 
@@ -82,123 +86,177 @@ func parseWebhookRequest(r *http.Request, limit int64) (*Event, error) {
 
 // ParseWebhookBody parses a webhook body already read, given its Content-Type; see
 // [ParseWebhook].
+//
+// A form body (urlencoded or multipart) is turned into a JSON object of strings and read like a
+// JSON body. Field names match without regard to case. Of a field given twice (names that differ
+// only in case), the last in a JSON body wins, as in encoding/json; a form has no order, so there
+// the name that sorts first in byte order wins ("ESTADO" over "Estado" over "estado"), and so it
+// does among unknown fields for [Event.Extra].
 func ParseWebhookBody(contentType string, body []byte) (*Event, error) {
 	mediaType, params, _ := mime.ParseMediaType(contentType)
-	var f wire.Fields
-	var names map[string]string // lower-cased name -> name as sent, for Extra
+	var obj []byte
 	var err error
 	trimmed := bytes.TrimLeft(body, " \t\r\n\xef\xbb\xbf")
 	looksJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	switch {
 	case mediaType == "application/x-www-form-urlencoded" && looksJSON:
 		// JSON labelled as a form (curl -d does this): a form cannot start with '{'.
-		f, names, err = jsonFields(body)
+		obj, err = jsonObject(body)
 	case mediaType == "application/x-www-form-urlencoded":
-		f, names, err = formFields(body)
+		obj, err = formObject(body)
 	case mediaType == "multipart/form-data":
-		f, names, err = multipartFields(body, params["boundary"])
+		obj, err = multipartObject(body, params["boundary"])
 	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
-		f, names, err = jsonFields(body)
+		obj, err = jsonObject(body)
 	default:
 		// No or another content type: JSON if it looks like JSON, else a form.
 		if looksJSON {
-			f, names, err = jsonFields(body)
+			obj, err = jsonObject(body)
 		} else {
-			f, names, err = formFields(body)
+			obj, err = formObject(body)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidWebhook, err)
 	}
-	return eventFromFields(f, names)
+	return eventFromObject(obj)
 }
 
-func jsonFields(body []byte) (wire.Fields, map[string]string, error) {
+// jsonObject returns the one JSON object of a body that is an object or an array holding one.
+func jsonObject(body []byte) ([]byte, error) {
 	b := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf")))
 	if len(b) == 0 {
-		return nil, nil, errors.New("empty body")
+		return nil, errors.New("empty body")
 	}
 	if b[0] == '[' {
 		var arr []json.RawMessage
 		if err := json.Unmarshal(b, &arr); err != nil {
-			return nil, nil, fmt.Errorf("body is not valid JSON: %v", err)
+			return nil, fmt.Errorf("body is not valid JSON: %v", err)
 		}
 		if len(arr) != 1 {
-			return nil, nil, fmt.Errorf("body is a JSON array of %d elements, want one object", len(arr))
+			return nil, fmt.Errorf("body is a JSON array of %d elements, want one object", len(arr))
 		}
 		b = bytes.TrimSpace(arr[0])
 	}
 	if len(b) == 0 || b[0] != '{' {
-		return nil, nil, errors.New("body is not a JSON object")
+		return nil, errors.New("body is not a JSON object")
 	}
-	f := make(wire.Fields, 12)
-	var names map[string]string
-	err := wire.ScanObject(b, func(key string, val []byte) {
-		lk := strings.ToLower(key)
-		if _, dup := f[lk]; dup {
-			return
-		}
-		f[lk] = val
-		if lk != key && !webhookKnown[lk] {
-			if names == nil {
-				names = make(map[string]string)
-			}
-			names[lk] = key
-		}
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("body is not valid JSON: %v", err)
-	}
-	return f, names, nil
+	return b, nil
 }
 
-func formFields(body []byte) (wire.Fields, map[string]string, error) {
+// formObject and multipartObject are the one adapter from a form to the JSON decode.
+func formObject(body []byte) ([]byte, error) {
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, nil, fmt.Errorf("body is not a valid form: %v", err)
+		return nil, fmt.Errorf("body is not a valid form: %v", err)
 	}
-	f, names := wire.FormFields(vals)
-	return f, names, nil
+	return wire.FormObject(vals), nil
 }
 
-func multipartFields(body []byte, boundary string) (wire.Fields, map[string]string, error) {
+func multipartObject(body []byte, boundary string) ([]byte, error) {
 	if boundary == "" {
-		return nil, nil, errors.New("multipart body without a boundary")
+		return nil, errors.New("multipart body without a boundary")
 	}
 	form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(int64(len(body)) + 1024)
 	if err != nil {
-		return nil, nil, fmt.Errorf("body is not valid multipart: %v", err)
+		return nil, fmt.Errorf("body is not valid multipart: %v", err)
 	}
 	defer form.RemoveAll()
-	f, names := wire.FormFields(form.Value)
-	return f, names, nil
+	return wire.FormObject(form.Value), nil
 }
 
-// Webhook field names, lower-cased.
-var webhookKnown = map[string]bool{
-	"servicio": true, "direccion": true, "estado": true, "telefono": true, "nombredestinatario": true,
-	"fecha": true, "idmensaje": true, "referencia": true, "tipo": true, "mensaje": true,
+// webhookBody is a webhook report as Mensatek sends it.
+type webhookBody struct {
+	Servicio           wire.String
+	Direccion          wire.String
+	Estado             wire.Number
+	Telefono           wire.String
+	NombreDestinatario wire.String
+	Fecha              wire.String
+	IDMensaje          wire.Number `json:"idMensaje"`
+	Referencia         wire.String
+	Tipo               wire.String
+	Mensaje            json.RawMessage // a string holding JSON, an object, or plain text
 }
 
-func eventFromFields(f wire.Fields, names map[string]string) (*Event, error) {
-	if len(f) == 0 {
-		return nil, fmt.Errorf("%w: no fields", ErrInvalidWebhook)
-	}
-	known := 0
-	for k := range f {
-		if webhookKnown[k] {
-			known++
+// webhookFields are webhookBody's member names; any other member goes to Event.Extra.
+var webhookFields = []string{"Servicio", "Direccion", "Estado", "Telefono", "NombreDestinatario",
+	"Fecha", "idMensaje", "Referencia", "Tipo", "Mensaje"}
+
+func isWebhookField(name string) bool {
+	// strings.EqualFold folds as encoding/json matches names (Kelvin sign and long s included).
+	for _, f := range webhookFields {
+		if strings.EqualFold(f, name) {
+			return true
 		}
 	}
-	if known == 0 {
-		return nil, fmt.Errorf("%w: none of the webhook fields (Servicio, Direccion, Estado, Telefono, idMensaje, ...) is present", ErrInvalidWebhook)
+	return false
+}
+
+// webhookMembers reads every member of obj: how many there are, how many are webhook fields,
+// and the others with their values as text, for Event.Extra. Members have no order once in a
+// map, so of unknown names that differ only in case, the one that sorts first in byte order is
+// kept, as in a form.
+func webhookMembers(obj []byte) (total, known int, extra map[string]string, err error) {
+	var values map[string]wire.String
+	if err := json.Unmarshal(obj, &values); err != nil {
+		return 0, 0, nil, err
 	}
-	// Names are written lower-case: Fields keys are, and a lower-case name costs no allocation.
-	ev := &Event{}
-	ev.Service, _ = f.String("servicio")
-	dir, _ := f.String("direccion")
-	ev.Direction = Direction(strings.ToUpper(strings.TrimSpace(dir)))
-	st, _, err := f.Int("estado")
+	var kept []string
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		if isWebhookField(name) {
+			known++
+			continue
+		}
+		if slices.ContainsFunc(kept, equalFold(name)) {
+			continue
+		}
+		kept = append(kept, name)
+		if extra == nil {
+			extra = make(map[string]string)
+		}
+		extra[name] = string(values[name])
+	}
+	return len(values), known, extra, nil
+}
+
+func eventFromObject(obj []byte) (*Event, error) {
+	var w webhookBody
+	var extra map[string]string
+	// Most reports hold only webhook fields: then one strict decode reads them all. Anything
+	// else (an unknown field, or JSON that is not valid) takes the full path, which reads the
+	// unknown fields for Extra and says what is wrong.
+	strict := json.NewDecoder(bytes.NewReader(obj))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(&w); err != nil || strict.More() {
+		w = webhookBody{}
+		if err := json.Unmarshal(obj, &w); err != nil {
+			return nil, fmt.Errorf("%w: body is not valid JSON: %v", ErrInvalidWebhook, err)
+		}
+		total, known, others, err := webhookMembers(obj)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body is not valid JSON: %v", ErrInvalidWebhook, err)
+		}
+		if total == 0 {
+			return nil, fmt.Errorf("%w: no fields", ErrInvalidWebhook)
+		}
+		if known == 0 {
+			return nil, fmt.Errorf("%w: none of the webhook fields (Servicio, Direccion, Estado, Telefono, idMensaje, ...) is present", ErrInvalidWebhook)
+		}
+		extra = others
+	} else if len(bytes.TrimSpace(obj[1:len(obj)-1])) == 0 {
+		return nil, fmt.Errorf("%w: no fields", ErrInvalidWebhook)
+	}
+	ev := &Event{
+		Service:     string(w.Servicio),
+		Direction:   Direction(strings.ToUpper(strings.TrimSpace(string(w.Direccion)))),
+		Phone:       string(w.Telefono),
+		ProfileName: string(w.NombreDestinatario),
+		Reference:   string(w.Referencia),
+		Type:        string(w.Tipo),
+		Extra:       extra,
+	}
+	st, _, err := w.Estado.Int()
 	if err != nil {
 		return nil, fmt.Errorf("%w: Estado: %v", ErrInvalidWebhook, err)
 	}
@@ -206,39 +264,22 @@ func eventFromFields(f wire.Fields, names map[string]string) (*Event, error) {
 		return nil, fmt.Errorf("%w: Estado: %d is out of range", ErrInvalidWebhook, st)
 	}
 	ev.Status = int(st)
-	ev.Phone, _ = f.String("telefono")
-	ev.ProfileName, _ = f.String("nombredestinatario")
-	if ev.MessageID, _, err = f.Int("idmensaje"); err != nil {
+	if ev.MessageID, _, err = w.IDMensaje.Int(); err != nil {
 		return nil, fmt.Errorf("%w: idMensaje: %v", ErrInvalidWebhook, err)
 	}
-	ev.Reference, _ = f.String("referencia")
-	ev.Type, _ = f.String("tipo")
-	if s, ok := f.String("fecha"); ok && strings.TrimSpace(s) != "" {
+	if s := string(w.Fecha); strings.TrimSpace(s) != "" {
 		t, err := parseWebhookTime(s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: Fecha: %v", ErrInvalidWebhook, err)
 		}
 		ev.Time = t
 	}
-	if raw, ok := f.Raw("mensaje"); ok {
-		msg, err := parseInbound(raw, ev.Type)
+	if len(w.Mensaje) > 0 && string(w.Mensaje) != "null" {
+		msg, err := parseInbound(w.Mensaje, ev.Type)
 		if err != nil {
 			return nil, fmt.Errorf("%w: Mensaje: %v", ErrInvalidWebhook, err)
 		}
 		ev.Message = msg
-	}
-	for k, v := range f {
-		if webhookKnown[k] {
-			continue
-		}
-		if ev.Extra == nil {
-			ev.Extra = make(map[string]string)
-		}
-		name := k
-		if n, ok := names[k]; ok {
-			name = n
-		}
-		ev.Extra[name] = wire.Text(v)
 	}
 	return ev, nil
 }

@@ -48,19 +48,26 @@ func FuzzDecodeReply(f *testing.F) {
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{}}
 		for _, op := range Operations() {
-			fields, _, err := c.decodeReply(op, resp, body, nil)
-			if err == nil && fields == nil {
-				t.Fatal("no fields without an error")
+			var send sendReply
+			var templates templatesReply
+			var details templateVariablesReply
+			var head replyHead
+			var media mediaReply
+			for _, r := range []reply{&send, &templates, &details, &head, &media} {
+				res, err := c.decodeReply(op, resp, body, nil, r)
+				if err != nil {
+					_ = err.Error()
+					continue
+				}
+				if res <= 0 {
+					t.Fatalf("Res %d without an error", res)
+				}
 			}
-			if err != nil {
-				_ = err.Error()
-				continue
-			}
-			_, _ = sendResult(fields)
-			_, _ = parseTemplates(fields)
-			_, _ = parseTemplateDetails(fields)
-			_ = result(fields)
+			_, _ = send.result()
+			_, _ = templates.templates()
+			_, _ = details.details()
+			_ = head.result()
 		}
-		_, _ = wire.EmbeddedObject(body)
+		_, _ = wire.Embedded(body)
 	})
 }

@@ -128,10 +128,97 @@ type InboundReaction struct {
 	MessageID string // the message reacted to
 }
 
+// inboundWire is Mensaje, read in both shapes WhatsApp uses. In the nested shape a part is an
+// object under its type's name ({"type":"image","image":{"id":...}}); in the flat shape the
+// part's members sit beside "type" ({"type":"image","id":...}), where the embedded partWire
+// reads them. "text" and "voice" are a part in one shape and a plain value in the other.
+type inboundWire struct {
+	partWire
+	Type        wire.String                    `json:"type"`
+	Context     wire.ObjectOr[partWire]        `json:"context"` // {"id": ...} or {"message_id": ...}
+	Text        wire.ObjectOr[partWire]        `json:"text"`    // "hi", or {"body": "hi"}
+	Voice       wire.ObjectOr[partWire]        `json:"voice"`   // a voice note's part, or a media part's flag
+	Image       wire.ObjectOr[partWire]        `json:"image"`
+	Document    wire.ObjectOr[partWire]        `json:"document"`
+	Audio       wire.ObjectOr[partWire]        `json:"audio"`
+	Video       wire.ObjectOr[partWire]        `json:"video"`
+	Sticker     wire.ObjectOr[partWire]        `json:"sticker"`
+	Location    wire.ObjectOr[partWire]        `json:"location"`
+	ButtonReply wire.ObjectOr[partWire]        `json:"button_reply"`
+	ListReply   wire.ObjectOr[partWire]        `json:"list_reply"`
+	Button      wire.ObjectOr[partWire]        `json:"button"`
+	Reaction    wire.ObjectOr[partWire]        `json:"reaction"`
+	Interactive wire.ObjectOr[interactiveWire] `json:"interactive"`
+	Contacts    json.RawMessage                `json:"contacts"`
+}
+
+// partWire holds the members of every kind of part: a message of one kind uses a few of them.
+type partWire struct {
+	ID          wire.String `json:"id"`
+	MediaID     wire.String `json:"media_id"`
+	MimeType    wire.String `json:"mime_type"`
+	Mimetype    wire.String `json:"mimetype"`
+	Caption     wire.String `json:"caption"`
+	Filename    wire.String `json:"filename"`
+	FileName    wire.String `json:"file_name"`
+	SHA256      wire.String `json:"sha256"`
+	Animated    wire.String `json:"animated"`
+	Voice       wire.String `json:"voice"`
+	Latitude    wire.Number `json:"latitude"`
+	Lat         wire.Number `json:"lat"`
+	Longitude   wire.Number `json:"longitude"`
+	Lng         wire.Number `json:"lng"`
+	Lon         wire.Number `json:"lon"`
+	Name        wire.String `json:"name"`
+	Address     wire.String `json:"address"`
+	URL         wire.String `json:"url"`
+	Title       wire.String `json:"title"`
+	Description wire.String `json:"description"`
+	Payload     wire.String `json:"payload"`
+	Text        wire.String `json:"text"`
+	Body        wire.String `json:"body"`
+	Emoji       wire.String `json:"emoji"`
+	MessageID   wire.String `json:"message_id"`
+}
+
+// interactiveWire is the "interactive" object: a reply button, a list row or a completed flow.
+type interactiveWire struct {
+	Type        wire.String
+	ButtonReply wire.ObjectOr[partWire] `json:"button_reply"`
+	ListReply   wire.ObjectOr[partWire] `json:"list_reply"`
+	NfmReply    wire.ObjectOr[flowWire] `json:"nfm_reply"`
+}
+
+// flowWire is a completed WhatsApp Flow; response_json arrives as a string holding JSON.
+type flowWire struct {
+	Name         wire.String
+	Body         wire.String
+	ResponseJSON json.RawMessage `json:"response_json"`
+}
+
+// contactWire is one shared contact card; its name is text or {"formatted_name": ...}, its
+// phones and emails text or objects.
+type contactWire struct {
+	Name   wire.ObjectOr[contactItem]
+	Phones json.RawMessage
+	Emails json.RawMessage
+}
+
+type contactItem struct {
+	FormattedName wire.String `json:"formatted_name"`
+	FirstName     wire.String `json:"first_name"`
+	Phone         wire.String `json:"phone"`
+	WaID          wire.String `json:"wa_id"`
+	Email         wire.String `json:"email"`
+}
+
+// parseInbound decodes Mensaje: a string holding JSON, a JSON object, or plain text.
 func parseInbound(raw json.RawMessage, eventType string) (*InboundMessage, error) {
 	raw = bytes.TrimSpace(raw)
-	body := raw
-	if len(raw) > 0 && raw[0] == '"' {
+	var w inboundWire
+	var body []byte
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, fmt.Errorf("invalid string: %v", err)
@@ -140,7 +227,8 @@ func parseInbound(raw json.RawMessage, eventType string) (*InboundMessage, error
 		if t == "" {
 			return nil, nil
 		}
-		if !strings.HasPrefix(t, "{") || !json.Valid([]byte(t)) {
+		body = []byte(t)
+		if t[0] != '{' || json.Unmarshal(body, &w) != nil {
 			// Plain text, or JSON we cannot read: deliver it as text, never refuse it.
 			typ := InboundType(eventType)
 			if typ == "" {
@@ -148,68 +236,163 @@ func parseInbound(raw json.RawMessage, eventType string) (*InboundMessage, error
 			}
 			return &InboundMessage{Type: typ, Text: s, Raw: json.RawMessage(wire.AppendString(nil, s))}, nil
 		}
-		body = []byte(t)
+	case len(raw) > 0 && raw[0] == '{':
+		body = append([]byte(nil), raw...)
+		if err := json.Unmarshal(body, &w); err != nil {
+			return nil, err
+		}
+	default:
+		var text wire.String
+		if len(raw) > 0 {
+			_ = text.UnmarshalJSON(raw)
+		}
+		return &InboundMessage{Type: InboundType(eventType), Text: string(text), Raw: append(json.RawMessage(nil), raw...)}, nil
 	}
-	if len(body) == 0 || body[0] != '{' {
-		return &InboundMessage{Type: InboundType(eventType), Text: wire.Text(body), Raw: append(json.RawMessage(nil), raw...)}, nil
-	}
-	f, err := wire.DecodeObject(body)
-	if err != nil {
-		return nil, err
-	}
-	m := &InboundMessage{Raw: append(json.RawMessage(nil), body...)}
-	typ := str(f, "type")
+	m := &InboundMessage{Raw: body}
+	typ := string(w.Type)
 	if typ == "" {
 		typ = eventType
 	}
 	m.Type = InboundType(strings.ToLower(strings.TrimSpace(typ)))
-	if ctx, ok := f.Raw("context"); ok {
-		if cf, err := wire.DecodeObject(ctx); err == nil {
-			m.Context, _ = cf.String("id", "message_id")
-		}
+	if c := w.Context.Object; c != nil {
+		m.Context = wire.First(c.ID, c.MessageID)
 	}
-	decodeInbound(m, f)
+	w.decode(m)
 	return m, nil
 }
 
-// part returns the object nested under key (the nested form), or the message itself (flat).
-func part(f wire.Fields, key string) wire.Fields {
-	if raw, ok := f.Raw(key); ok {
-		raw = bytes.TrimSpace(raw)
-		if len(raw) > 0 && raw[0] == '{' {
-			if p, err := wire.DecodeObject(raw); err == nil {
-				return p
+// flat returns the message's own members as a part (the flat shape).
+func (w *inboundWire) flat() partWire {
+	p := w.partWire
+	p.Text, p.Voice = w.Text.Text, w.Voice.Text
+	return p
+}
+
+// part returns the object nested under the type's name (the nested shape), or else the message
+// itself (the flat shape).
+func (w *inboundWire) part(nested wire.ObjectOr[partWire]) partWire {
+	if nested.Object != nil {
+		return *nested.Object
+	}
+	return w.flat()
+}
+
+// media returns the nested part of a media message of type t.
+func (w *inboundWire) media(t InboundType) wire.ObjectOr[partWire] {
+	switch t {
+	case InboundTypeImage:
+		return w.Image
+	case InboundTypeDocument:
+		return w.Document
+	case InboundTypeAudio:
+		return w.Audio
+	case InboundTypeVideo:
+		return w.Video
+	case InboundTypeSticker:
+		return w.Sticker
+	}
+	return w.Voice
+}
+
+func interactiveReply(kind ReplyKind, p partWire) *InteractiveReply {
+	return &InteractiveReply{Kind: kind, ID: string(p.ID), Title: string(p.Title), Description: string(p.Description)}
+}
+
+func (w *inboundWire) decode(m *InboundMessage) {
+	switch m.Type {
+	case "text":
+		if t := w.Text.Object; t != nil {
+			m.Text = wire.First(t.Body, t.Text)
+		} else {
+			m.Text = wire.First(w.Text.Text, w.Body)
+		}
+	case "image", "document", "audio", "video", "sticker", "voice":
+		p := w.part(w.media(m.Type))
+		m.Media = &InboundMedia{
+			ID:       wire.First(p.ID, p.MediaID),
+			MimeType: wire.First(p.MimeType, p.Mimetype),
+			Caption:  string(p.Caption),
+			Filename: baseName(wire.First(p.Filename, p.FileName)),
+			SHA256:   string(p.SHA256),
+			Animated: isTrue(p.Animated),
+			Voice:    isTrue(p.Voice),
+		}
+		m.Text = m.Media.Caption
+	case "location":
+		p := w.part(w.Location)
+		loc := &InboundLocation{Name: string(p.Name), Address: string(p.Address), URL: string(p.URL)}
+		loc.Latitude, _, _ = firstNumber(p.Latitude, p.Lat).Float()
+		loc.Longitude, _, _ = firstNumber(p.Longitude, p.Lng, p.Lon).Float()
+		m.Location = loc
+		m.Text = loc.Name
+	case "contacts":
+		var list []json.RawMessage
+		if json.Unmarshal(w.Contacts, &list) == nil {
+			for _, c := range list {
+				m.Contacts = append(m.Contacts, decodeContact(c))
 			}
 		}
+	case "interactive":
+		// Only a reply whose object is there: WhatsApp also sends "interactive" with no
+		// interactive object (with an "unsupported" error), and that is no reply at all.
+		in := w.Interactive.Object
+		if in == nil {
+			break
+		}
+		kind := strings.ToLower(string(in.Type))
+		if kind == "" {
+			switch {
+			case in.ButtonReply.Object != nil:
+				kind = "button_reply"
+			case in.ListReply.Object != nil:
+				kind = "list_reply"
+			case in.NfmReply.Object != nil:
+				kind = "nfm_reply"
+			}
+		}
+		switch q := in.ButtonReply.Object; kind {
+		case "list_reply":
+			q = in.ListReply.Object
+			fallthrough
+		case "button_reply":
+			if q != nil {
+				m.Reply = interactiveReply(ReplyKind(kind), *q)
+				m.Text = m.Reply.Title
+			}
+		case "nfm_reply":
+			if q := in.NfmReply.Object; q != nil {
+				m.Flow = &FlowReply{Name: string(q.Name), Body: string(q.Body), ResponseJSON: embeddedJSON(q.ResponseJSON)}
+				m.Text = m.Flow.Body
+			}
+		}
+	case "button_reply":
+		// The flat form: the message itself is the reply.
+		m.Reply = interactiveReply(ReplyKindButton, w.part(w.ButtonReply))
+		m.Text = m.Reply.Title
+	case "list_reply":
+		m.Reply = interactiveReply(ReplyKindList, w.part(w.ListReply))
+		m.Text = m.Reply.Title
+	case "button":
+		p := w.part(w.Button)
+		m.Button = &TemplateButtonReply{Payload: string(p.Payload), Text: string(p.Text)}
+		m.Text = m.Button.Text
+	case "reaction":
+		p := w.part(w.Reaction)
+		m.Reaction = &InboundReaction{Emoji: string(p.Emoji), MessageID: wire.First(p.MessageID, p.ID)}
+		m.Text = m.Reaction.Emoji
+	default:
+		// Unknown type: keep a text if there is one; Raw has the rest.
+		if t := w.Text.Object; t != nil {
+			m.Text = string(t.Body)
+		} else {
+			m.Text = wire.First(w.Text.Text, w.Body, w.Caption)
+		}
 	}
-	return f
 }
 
-// object returns the object nested under key, if there is one.
-func object(f wire.Fields, key string) (wire.Fields, bool) {
-	raw, ok := f.Raw(key)
-	if !ok {
-		return nil, false
-	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, false
-	}
-	p, err := wire.DecodeObject(raw)
-	return p, err == nil
-}
-
-func interactiveReply(kind ReplyKind, q wire.Fields) *InteractiveReply {
-	return &InteractiveReply{Kind: kind, ID: str(q, "id"), Title: str(q, "title"), Description: str(q, "description")}
-}
-
-// embeddedJSON returns a field that is JSON, or a string holding JSON (as WhatsApp sends a Flow's
-// response_json), as the JSON itself; nil when absent or not JSON.
-func embeddedJSON(f wire.Fields, key string) json.RawMessage {
-	raw, ok := f.Raw(key)
-	if !ok {
-		return nil
-	}
+// embeddedJSON returns a member that is JSON, or a string holding JSON (as WhatsApp sends a
+// Flow's response_json), as the JSON itself; nil when absent or not JSON.
+func embeddedJSON(raw json.RawMessage) json.RawMessage {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
@@ -218,155 +401,61 @@ func embeddedJSON(f wire.Fields, key string) json.RawMessage {
 		}
 		raw = bytes.TrimSpace([]byte(s))
 	}
-	if len(raw) == 0 || !json.Valid(raw) {
+	if len(raw) == 0 || string(raw) == "null" || !json.Valid(raw) {
 		return nil
 	}
 	return append(json.RawMessage(nil), raw...)
 }
 
-func str(f wire.Fields, names ...string) string {
-	s, _ := f.String(names...)
-	return s
-}
-
-func decodeInbound(m *InboundMessage, f wire.Fields) {
-	switch m.Type {
-	case "text":
-		if raw, ok := f.Raw("text"); ok && len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '{' {
-			m.Text = str(part(f, "text"), "body", "text")
-		} else {
-			m.Text = str(f, "text", "body")
-		}
-	case "image", "document", "audio", "video", "sticker", "voice":
-		p := part(f, string(m.Type))
-		md := &InboundMedia{
-			ID:       str(p, "id", "media_id"),
-			MimeType: str(p, "mime_type", "mimetype"),
-			Caption:  str(p, "caption"),
-			Filename: baseName(str(p, "filename", "file_name")),
-			SHA256:   str(p, "sha256"),
-		}
-		md.Animated, _ = boolField(p, "animated")
-		md.Voice, _ = boolField(p, "voice")
-		m.Media = md
-		m.Text = md.Caption
-	case "location":
-		p := part(f, "location")
-		loc := &InboundLocation{Name: str(p, "name"), Address: str(p, "address"), URL: str(p, "url")}
-		loc.Latitude, _, _ = p.Float("latitude", "lat")
-		loc.Longitude, _, _ = p.Float("longitude", "lng", "lon")
-		m.Location = loc
-		m.Text = loc.Name
-	case "contacts":
-		if raw, ok := f.Raw("contacts"); ok {
-			var list []json.RawMessage
-			if json.Unmarshal(raw, &list) == nil {
-				for _, c := range list {
-					m.Contacts = append(m.Contacts, decodeContact(c))
-				}
-			}
-		}
-	case "interactive":
-		// Only a reply whose object is there: WhatsApp also sends "interactive" with no
-		// interactive object (with an "unsupported" error), and that is no reply at all.
-		p, ok := object(f, "interactive")
-		if !ok {
-			break
-		}
-		kind := strings.ToLower(str(p, "type"))
-		if kind == "" {
-			for _, k := range []string{"button_reply", "list_reply", "nfm_reply"} {
-				if _, ok := object(p, k); ok {
-					kind = k
-					break
-				}
-			}
-		}
-		switch kind {
-		case "button_reply", "list_reply":
-			if q, ok := object(p, kind); ok {
-				m.Reply = interactiveReply(ReplyKind(kind), q)
-				m.Text = m.Reply.Title
-			}
-		case "nfm_reply":
-			if q, ok := object(p, kind); ok {
-				m.Flow = &FlowReply{Name: str(q, "name"), Body: str(q, "body"), ResponseJSON: embeddedJSON(q, "response_json")}
-				m.Text = m.Flow.Body
-			}
-		}
-	case "button_reply", "list_reply":
-		// The flat form: the message itself is the reply.
-		m.Reply = interactiveReply(ReplyKind(m.Type), part(f, string(m.Type)))
-		m.Text = m.Reply.Title
-	case "button":
-		p := part(f, "button")
-		m.Button = &TemplateButtonReply{Payload: str(p, "payload"), Text: str(p, "text")}
-		m.Text = m.Button.Text
-	case "reaction":
-		p := part(f, "reaction")
-		m.Reaction = &InboundReaction{Emoji: str(p, "emoji"), MessageID: str(p, "message_id", "id")}
-		m.Text = m.Reaction.Emoji
-	default:
-		// Unknown type: keep a text if there is one; Raw has the rest.
-		if raw, ok := f.Raw("text"); ok && len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '{' {
-			m.Text = str(part(f, "text"), "body")
-		} else {
-			m.Text = str(f, "text", "body", "caption")
+// firstNumber returns the first of nums that is set.
+func firstNumber(nums ...wire.Number) wire.Number {
+	for _, n := range nums {
+		if n.IsSet() {
+			return n
 		}
 	}
+	return wire.Number{}
 }
 
-func boolField(f wire.Fields, name string) (bool, bool) {
-	raw, ok := f.Raw(name)
-	if !ok {
-		return false, false
-	}
-	switch strings.ToLower(wire.Text(raw)) {
+func isTrue(s wire.String) bool {
+	switch strings.ToLower(string(s)) {
 	case "true", "1", "yes":
-		return true, true
+		return true
 	}
-	return false, true
+	return false
 }
 
 func decodeContact(raw json.RawMessage) InboundContact {
 	c := InboundContact{Raw: append(json.RawMessage(nil), raw...)}
-	f, err := wire.DecodeObject(raw)
-	if err != nil {
+	var w contactWire
+	if json.Unmarshal(raw, &w) != nil {
 		return c
 	}
-	if nameRaw, ok := f.Raw("name"); ok {
-		nameRaw = bytes.TrimSpace(nameRaw)
-		if len(nameRaw) > 0 && nameRaw[0] == '{' {
-			c.Name = str(part(f, "name"), "formatted_name", "first_name")
-		} else {
-			c.Name = wire.Text(nameRaw)
-		}
+	if n := w.Name.Object; n != nil {
+		c.Name = wire.First(n.FormattedName, n.FirstName)
+	} else {
+		c.Name = string(w.Name.Text)
 	}
-	collect := func(key string, names ...string) []string {
-		var out []string
-		raw, ok := f.Raw(key)
-		if !ok {
-			return nil
-		}
-		var list []json.RawMessage
-		if json.Unmarshal(raw, &list) != nil {
-			return nil
-		}
-		for _, item := range list {
-			item = bytes.TrimSpace(item)
-			if len(item) > 0 && item[0] == '{' {
-				if pf, err := wire.DecodeObject(item); err == nil {
-					if s := str(pf, names...); s != "" {
-						out = append(out, s)
-					}
-				}
-			} else if s := wire.Text(item); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	c.Phones = collect("phones", "phone", "wa_id")
-	c.Emails = collect("emails", "email")
+	c.Phones = contactItems(w.Phones, func(it *contactItem) string { return wire.First(it.Phone, it.WaID) })
+	c.Emails = contactItems(w.Emails, func(it *contactItem) string { return string(it.Email) })
 	return c
+}
+
+// contactItems reads a card's list of phones or emails: each is text, or an object read by get.
+func contactItems(raw json.RawMessage, get func(*contactItem) string) []string {
+	var list []wire.ObjectOr[contactItem]
+	if len(raw) == 0 || json.Unmarshal(raw, &list) != nil {
+		return nil
+	}
+	var out []string
+	for _, item := range list {
+		s := string(item.Text)
+		if item.Object != nil {
+			s = get(item.Object)
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -98,23 +97,11 @@ func (c *Client) download(ctx context.Context, messageID int64, phone string, w 
 		return nil, err
 	}
 	var info *MediaInfo
-	err = c.withRetries(ctx, OpMediaDownload, func(ctx context.Context) (attempt, error) {
-		start := time.Now()
-		ex, a, err := c.post(ctx, OpMediaDownload, body, true)
-		if err != nil {
-			c.log(ctx, OpMediaDownload, 0, 0, start, err)
-			return a, err
-		}
-		defer ex.done()
+	err = c.do(ctx, OpMediaDownload, body, true, func(ex *exchange) outcome {
 		cw := &countingWriter{w: w}
 		i, res, cut, err := c.readMedia(ex, cw)
-		a.transport = cut
-		if cw.n > 0 {
-			a = attempt{} // part of the file reached w: a retry would write it twice
-		}
-		c.log(ctx, OpMediaDownload, ex.resp.StatusCode, res, start, err)
 		info = i
-		return a, err
+		return outcome{res: res, cut: cut, delivered: cw.n > 0, err: err}
 	})
 	return info, err
 }
@@ -205,7 +192,7 @@ func (c *Client) cutError(ex *exchange, n int64, err error) error {
 func (c *Client) replyError(resp *http.Response, r io.Reader) (res int, cut bool, err error) {
 	data, readErr := readLimited(io.NopCloser(r), MaxReplyBytes)
 	cut = readErr != nil && !errors.Is(readErr, errTooLarge)
-	_, res, err = c.decodeReply(OpMediaDownload, resp, data, readErr)
+	res, err = c.decodeReply(OpMediaDownload, resp, data, readErr, &replyHead{})
 	if err == nil { // not expected: never take such a reply for a file
 		err = &ResponseError{Operation: OpMediaDownload, HTTPStatus: resp.StatusCode, Reason: "reply carries no file", Excerpt: wire.Excerpt(data, 200)}
 	}
@@ -232,13 +219,14 @@ func (c *Client) readBase64Reply(ex *exchange, body *bodyReader, r io.Reader, he
 	if err != nil {
 		return fail(err)
 	}
-	_, res, err := c.decodeReply(OpMediaDownload, resp, membersJSON(f), nil)
+	var reply mediaReply
+	res, err := c.decodeReply(OpMediaDownload, resp, membersJSON(f), nil, &reply)
 	if err != nil {
 		return nil, res, false, err
 	}
 	if !d.streamed {
-		content, ok := f.String(mediaFileMembers...)
-		if !ok || content == "" {
+		content := wire.First(reply.Contenido, reply.Fichero, reply.Archivo, reply.Base64, reply.Datos, reply.Data, reply.File, reply.Media)
+		if content == "" {
 			return nil, res, false, &ResponseError{Operation: OpMediaDownload, HTTPStatus: resp.StatusCode, Reason: "reply carries no file", Excerpt: wire.Excerpt(head, 200)}
 		}
 		if err := d.decode([]byte(content), bytes.NewReader(nil)); err != nil {
@@ -246,8 +234,8 @@ func (c *Client) readBase64Reply(ex *exchange, body *bodyReader, r io.Reader, he
 		}
 	}
 	info := &MediaInfo{Size: d.n}
-	info.ContentType, _ = f.String(mediaTypeMembers...)
-	info.Filename, _ = f.String(mediaNameMembers...)
+	info.ContentType = wire.First(reply.Mimetype, reply.TipoMime, reply.ContentType, reply.TipoContenido, reply.Mime)
+	info.Filename = wire.First(reply.NombreArchivo, reply.NombreFichero, reply.Filename)
 	if info.ContentType == "" {
 		info.ContentType = d.dataType
 	}
@@ -275,13 +263,12 @@ func isJSONReply(mediaType string, br *bufio.Reader) bool {
 // isJSONFile reports a body that is valid JSON without a Res member: not the API's reply (every
 // reply of the API has one) but a JSON file, such as a customer's order.json.
 func isJSONFile(data []byte) bool {
-	f, err := wire.Object(data)
-	if err != nil {
+	var reply struct{ Res json.RawMessage }
+	if err := wire.DecodeReply(data, &reply); err != nil {
 		b := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf")))
 		return len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b)
 	}
-	_, hasRes := f.Raw("Res")
-	return !hasRes
+	return len(reply.Res) == 0 || string(reply.Res) == "null"
 }
 
 func dispositionFilename(cd string) string {
@@ -307,13 +294,21 @@ func baseName(name string) string {
 	return name
 }
 
-// The members of a JSON reply that carries the file in base64: the file, its MIME type and its
-// name, each by preference. The reference does not document such a reply; these names are the
-// likeliest.
+// mediaReply is a download's JSON reply that carries the file in base64: the file, its MIME type
+// and its name are each read from the first of their members that is not empty, in the order
+// written here. The reference does not document such a reply; these names are the likeliest.
+type mediaReply struct {
+	replyHead
+	Contenido, Fichero, Archivo, Base64, Datos, Data, File, Media wire.String
+	Mimetype, TipoMime, ContentType, TipoContenido, Mime          wire.String
+	NombreArchivo, NombreFichero, Filename                        wire.String // Filename is also FileName
+}
+
+// The members of mediaReply by kind, for the streaming reader, which holds no other member.
 var (
 	mediaFileMembers = []string{"Contenido", "Fichero", "Archivo", "Base64", "Datos", "Data", "File", "Media"}
 	mediaTypeMembers = []string{"Mimetype", "TipoMime", "ContentType", "TipoContenido", "Mime"}
-	mediaNameMembers = []string{"NombreArchivo", "NombreFichero", "Filename", "FileName"}
+	mediaNameMembers = []string{"NombreArchivo", "NombreFichero", "Filename"}
 )
 
 func isFileMember(key string) bool { return slices.ContainsFunc(mediaFileMembers, equalFold(key)) }
@@ -412,7 +407,9 @@ func classifyReply(r *bufio.Reader) (replyKind, error) {
 			}
 			lk := strings.ToLower(key)
 			if lk == "res" && !resSeen {
-				resSeen = true // a repeated key keeps its first value, as in every reply
+				// The first Res decides how the body is read, as it streams; the outcome is then
+				// the last Res's, as in every reply (decodeReply).
+				resSeen = true
 				raw, complete, err := s.capture(smallValue)
 				if err != nil || !complete {
 					return replyError, err
@@ -420,7 +417,9 @@ func classifyReply(r *bufio.Reader) (replyKind, error) {
 				if string(raw) == "null" {
 					continue // a null Res is none
 				}
-				if n, ok, err := wire.Int(raw); ok && err == nil && n > 0 {
+				var num wire.Number
+				_ = num.UnmarshalJSON(raw)
+				if n, ok, err := num.Int(); ok && err == nil && n > 0 {
 					return replyBase64, nil
 				}
 				return replyError, nil
@@ -456,14 +455,14 @@ type base64File struct {
 	head     []byte // the first 512 bytes written, to sniff the type
 }
 
-// membersJSON returns the kept members of a reply other than the file, as one JSON object: what
-// decodeReply reads a reply's code, message and credits from.
-func membersJSON(m wire.Fields) []byte {
+// members are the kept members of a media reply, by lower-cased name, as raw JSON.
+type members map[string][]byte
+
+// membersJSON returns the kept members of a reply as one JSON object, for the typed decode of
+// a mediaReply.
+func membersJSON(m members) []byte {
 	b := []byte{'{'}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if isFileMember(k) {
-			continue
-		}
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
@@ -474,14 +473,15 @@ func membersJSON(m wire.Fields) []byte {
 	return append(b, '}')
 }
 
-// scanReply reads a whole JSON reply: it keeps its short kept members, and decodes the first
-// long string under a file's name to w as it streams.
-func (d *base64File) scanReply(r *bufio.Reader) (wire.Fields, error) {
+// scanReply reads a whole JSON reply: it keeps its short kept members (of a name given twice, the
+// last, as encoding/json does), and decodes the first long string under a file's name to w as it
+// streams.
+func (d *base64File) scanReply(r *bufio.Reader) (members, error) {
 	s := &jsonScanner{r: r}
 	if err := s.begin(); err != nil {
 		return nil, err
 	}
-	m := make(wire.Fields, 8)
+	m := make(members, 8)
 	for {
 		key, ok, err := s.nextKey()
 		if err != nil {
@@ -491,7 +491,7 @@ func (d *base64File) scanReply(r *bufio.Reader) (wire.Fields, error) {
 			return m, s.end()
 		}
 		lk := strings.ToLower(key)
-		if _, dup := m[lk]; dup || !keptMember(lk) {
+		if !keptMember(lk) {
 			if err := s.skip(); err != nil {
 				return nil, err
 			}
@@ -520,6 +520,8 @@ func (d *base64File) scanReply(r *bufio.Reader) (wire.Fields, error) {
 		}
 		if complete {
 			m[lk] = raw
+		} else {
+			delete(m, lk) // a value too long to hold replaces an earlier one all the same
 		}
 	}
 }

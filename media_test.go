@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -717,4 +719,40 @@ func FuzzMediaReply(f *testing.F) {
 			_ = err.Error()
 		}
 	})
+}
+
+// A download takes the one request path of every call: each attempt is logged, a 503 is retried
+// under the policy, and an authentication cooldown stops it before it leaves.
+func TestDownloadTakesTheOneRequestPath(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var ops []string
+	logger := slog.New(handlerFunc(func(r slog.Record) {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "operation" {
+				mu.Lock()
+				ops = append(ops, r.Message+" "+a.Value.String())
+				mu.Unlock()
+			}
+			return true
+		})
+	}))
+	fx := setup(t, fastRetries(), WithLogger(logger), WithAuthCooldown(time.Hour))
+	file := status(200, "GIF89a-bytes", "Content-Disposition", `attachment; filename="a.gif"`)
+	s := &script{answers: []func(http.ResponseWriter, *http.Request){status(503, ""), file}}
+	fx.handle("DescargarMultimediaWhatsapp", s.serve)
+	m, err := fx.client.DownloadMedia(context.Background(), 7, "34600000001")
+	require.NoError(t, err)
+	assert.Equal(t, "GIF89a-bytes", string(m.Data))
+	mu.Lock()
+	assert.Equal(t, []string{"mensatek call media_download", "mensatek retry media_download", "mensatek call media_download"}, ops)
+	mu.Unlock()
+
+	fx.reply(t, "GetPlantillasWhatsapp", http.StatusOK, `[{"Res":"-1","Error":"Usuario o token incorrecto"}]`)
+	_, err = fx.client.Templates(context.Background())
+	require.ErrorIs(t, err, ErrAuthentication)
+	_, err = fx.client.DownloadMedia(context.Background(), 7, "34600000001")
+	require.ErrorIs(t, err, ErrAuthentication)
+	assert.Contains(t, err.Error(), "fail fast")
+	assert.Equal(t, 2, s.count(), "the download never left during the cooldown")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -298,39 +297,4 @@ func (c *Client) noteOutcome(err error) {
 		c.authErr = nil
 	}
 	c.mu.Unlock()
-}
-
-// withRetries runs try until it succeeds, fails in a way that must not be repeated, or the
-// policy's retries are spent. It waits for the rate limiter before each try, and fails fast
-// during an authentication cooldown.
-func (c *Client) withRetries(ctx context.Context, op Operation, try func(ctx context.Context) (attempt, error)) error {
-	if err := c.checkCooldown(op); err != nil {
-		return err
-	}
-	for n := 0; ; n++ {
-		if c.limiter != nil {
-			if err := waitLimiter(ctx, c.limiter); err != nil {
-				return fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err)
-			}
-		}
-		a, err := try(ctx)
-		c.noteOutcome(err)
-		if err == nil {
-			return nil
-		}
-		if n >= c.retry.MaxRetries || ctx.Err() != nil || !retryable(op, a, err) {
-			return err
-		}
-		if a.retryAfter > c.retry.MaxBackoff {
-			return err // the server asks for a longer pause than the policy allows in one call
-		}
-		wait := c.retry.backoff(n+1, a.retryAfter)
-		if c.logger != nil {
-			c.logger.LogAttrs(ctx, slog.LevelDebug, "mensatek retry", slog.String("operation", string(op)),
-				slog.Int("retry", n+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		}
-		if serr := sleep(ctx, wait); serr != nil {
-			return fmt.Errorf("%w (retry abandoned: %w)", err, serr)
-		}
-	}
 }

@@ -87,35 +87,44 @@ const (
 
 // Templates lists the account's templates, sorted by ID (API function GetPlantillasWhatsapp).
 func (c *Client) Templates(ctx context.Context) ([]TemplateInfo, error) {
-	f, err := c.call(ctx, OpTemplates, []byte(`{"Resp":"JSON"}`))
-	if err != nil {
+	var r templatesReply
+	if err := c.call(ctx, OpTemplates, []byte(`{"Resp":"JSON"}`), &r); err != nil {
 		return nil, err
 	}
-	list, err := parseTemplates(f)
+	list, err := r.templates()
 	if err != nil {
 		return nil, &ResponseError{Operation: OpTemplates, HTTPStatus: 200, Reason: err.Error()}
 	}
 	return list, nil
 }
 
-func parseTemplates(f wire.Fields) ([]TemplateInfo, error) {
-	raw, ok := f.Raw("Plantillas")
-	if !ok {
-		return []TemplateInfo{}, nil
+// templatesReply is GetPlantillasWhatsapp's reply.
+type templatesReply struct {
+	replyHead
+	Plantillas wire.Map[templateWire] // by template ID
+}
+
+// templateWire is a template as GetPlantillasWhatsapp lists it and GetVariablesPlantillaWhatsapp
+// describes it.
+type templateWire struct {
+	IDPlantilla       wire.String `json:"IdPlantilla"`
+	Nombre            wire.String
+	Idioma            wire.String
+	Categoria         wire.String
+	Estado            wire.String
+	FormatoParametros wire.String
+	Verificada        wire.Number
+}
+
+func (r *templatesReply) templates() ([]TemplateInfo, error) {
+	if r.Plantillas.Err != nil {
+		return nil, fmt.Errorf("field Plantillas: %w", r.Plantillas.Err)
 	}
-	m, err := wire.EmbeddedObject(raw)
-	if err != nil {
-		return nil, fmt.Errorf("field Plantillas: %w", err)
-	}
-	list := make([]TemplateInfo, 0, len(m))
-	for id, v := range m {
-		tf, err := wire.DecodeObject(v)
+	list := make([]TemplateInfo, 0, len(r.Plantillas.Value))
+	for id, tw := range r.Plantillas.Value {
+		t, err := tw.info()
 		if err != nil {
-			return nil, fmt.Errorf("field Plantillas[%s]: %w", id, err)
-		}
-		t, err := templateInfo(tf)
-		if err != nil {
-			return nil, fmt.Errorf("field Plantillas[%s]: %w", id, err)
+			return nil, fmt.Errorf("field Plantillas[%s]: %w", wire.Excerpt([]byte(id), 40), err)
 		}
 		t.ID = id
 		list = append(list, t)
@@ -124,15 +133,16 @@ func parseTemplates(f wire.Fields) ([]TemplateInfo, error) {
 	return list, nil
 }
 
-func templateInfo(f wire.Fields) (TemplateInfo, error) {
-	var t TemplateInfo
-	t.ID, _ = f.String("IdPlantilla")
-	t.Name, _ = f.String("Nombre")
-	t.Language, _ = f.String("Idioma")
-	t.Category = TemplateCategory(str(f, "Categoria"))
-	t.Status = TemplateStatus(str(f, "Estado"))
-	t.ParameterFormat = ParameterFormat(str(f, "FormatoParametros"))
-	v, ok, err := f.Int("Verificada")
+func (tw *templateWire) info() (TemplateInfo, error) {
+	t := TemplateInfo{
+		ID:              string(tw.IDPlantilla),
+		Name:            string(tw.Nombre),
+		Language:        string(tw.Idioma),
+		Category:        TemplateCategory(tw.Categoria),
+		Status:          TemplateStatus(tw.Estado),
+		ParameterFormat: ParameterFormat(tw.FormatoParametros),
+	}
+	v, ok, err := tw.Verificada.Int()
 	if err != nil {
 		return t, fmt.Errorf("field Verificada: %w", err)
 	}
@@ -165,11 +175,11 @@ func (c *Client) TemplateVariables(ctx context.Context, templateID string) (*Tem
 	if err != nil {
 		return nil, err
 	}
-	f, err := c.call(ctx, OpTemplateVariables, body)
-	if err != nil {
+	var r templateVariablesReply
+	if err := c.call(ctx, OpTemplateVariables, body, &r); err != nil {
 		return nil, err
 	}
-	d, err := parseTemplateDetails(f)
+	d, err := r.details()
 	if err != nil {
 		return nil, &ResponseError{Operation: OpTemplateVariables, HTTPStatus: 200, Reason: err.Error()}
 	}
@@ -179,36 +189,45 @@ func (c *Client) TemplateVariables(ctx context.Context, templateID string) (*Tem
 	return d, nil
 }
 
-func parseTemplateDetails(f wire.Fields) (*TemplateDetails, error) {
-	info, err := templateInfo(f)
+// templateVariablesReply is GetVariablesPlantillaWhatsapp's reply: the template's members and
+// its variables, by number.
+type templateVariablesReply struct {
+	replyHead
+	templateWire
+	Variables wire.Map[variableWire]
+}
+
+// variableWire is one template variable as GetVariablesPlantillaWhatsapp describes it.
+type variableWire struct {
+	Nombre  wire.String
+	Campo   wire.String
+	Donde   wire.String
+	Formato wire.String
+	Ejemplo wire.String
+}
+
+func (r *templateVariablesReply) details() (*TemplateDetails, error) {
+	info, err := r.info()
 	if err != nil {
 		return nil, err
 	}
-	d := &TemplateDetails{TemplateInfo: info, Variables: []TemplateVariable{}}
-	raw, ok := f.Raw("Variables")
-	if !ok {
-		return d, nil
+	if r.Variables.Err != nil {
+		return nil, fmt.Errorf("field Variables: %w", r.Variables.Err)
 	}
-	m, err := wire.EmbeddedObject(raw)
-	if err != nil {
-		return nil, fmt.Errorf("field Variables: %w", err)
-	}
-	for key, v := range m {
+	d := &TemplateDetails{TemplateInfo: info, Variables: make([]TemplateVariable, 0, len(r.Variables.Value))}
+	for key, v := range r.Variables.Value {
 		idx, err := strconv.Atoi(strings.TrimSpace(key))
 		if err != nil || idx < 1 {
 			return nil, fmt.Errorf("field Variables: key %q is not a variable number", wire.Excerpt([]byte(key), 40))
 		}
-		vf, err := wire.DecodeObject(v)
-		if err != nil {
-			return nil, fmt.Errorf("field Variables[%d]: %w", idx, err)
-		}
-		tv := TemplateVariable{Index: idx}
-		tv.Name, _ = vf.String("Nombre")
-		tv.Field, _ = vf.String("Campo")
-		tv.Location = VariableLocation(str(vf, "Donde"))
-		tv.Format = VariableFormat(str(vf, "Formato"))
-		tv.Example, _ = vf.String("Ejemplo")
-		d.Variables = append(d.Variables, tv)
+		d.Variables = append(d.Variables, TemplateVariable{
+			Index:    idx,
+			Name:     string(v.Nombre),
+			Field:    string(v.Campo),
+			Location: VariableLocation(v.Donde),
+			Format:   VariableFormat(v.Formato),
+			Example:  string(v.Ejemplo),
+		})
 	}
 	sort.Slice(d.Variables, func(i, j int) bool { return d.Variables[i].Index < d.Variables[j].Index })
 	return d, nil

@@ -3,6 +3,7 @@ package mensatek
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -499,4 +500,75 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 	assert.NotPanics(t, func() {
 		NewWebhookHandler(fn, WithWebhookBasicAuth("hook", "s3cret"), WithWebhookMaxBodyBytes(1), WithWebhookLogger(slog.Default()))
 	})
+}
+
+// Of a field given twice (in any case), a JSON body keeps the last; a form, which has no order,
+// the name that sorts first. Unknown fields in Extra keep the name that sorts first in both.
+func TestParseWebhookRepeatedFields(t *testing.T) {
+	t.Parallel()
+	ev, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":1,"ESTADO":2,"coste":"a","Coste":"b","COSTE":"c","otro":1}`))
+	require.NoError(t, err)
+	assert.Equal(t, 2, ev.Status)
+	assert.Equal(t, map[string]string{"COSTE": "c", "otro": "1"}, ev.Extra)
+
+	form := url.Values{"Estado": {"1"}, "ESTADO": {"2"}, "estado": {"3"}, "coste": {"a"}, "Coste": {"b"}}
+	ev, err = ParseWebhook(webhookRequest(t, "application/x-www-form-urlencoded", form.Encode()))
+	require.NoError(t, err)
+	assert.Equal(t, 2, ev.Status, "ESTADO sorts first")
+	assert.Equal(t, map[string]string{"Coste": "b"}, ev.Extra)
+}
+
+func TestParseWebhookEmptyObjects(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{`{}`, `{ }`, `[{}]`} {
+		_, err := ParseWebhook(webhookRequest(t, "application/json", body))
+		assert.ErrorIs(t, err, ErrInvalidWebhook)
+		assert.ErrorContains(t, err, "no fields", body)
+	}
+	_, err := ParseWebhook(webhookRequest(t, "application/json", `{"Estado":1} {"Estado":2}`))
+	assert.ErrorContains(t, err, "not valid JSON")
+}
+
+// Mensaje values that are not a message object still give an event, never an error or a panic.
+func TestInboundOddMensaje(t *testing.T) {
+	t.Parallel()
+	parse := func(body string) *Event {
+		t.Helper()
+		ev, err := ParseWebhook(webhookRequest(t, "application/json", body))
+		require.NoError(t, err, body)
+		return ev
+	}
+	assert.Nil(t, parse(`{"Direccion":"INPUT","Mensaje":"  "}`).Message, "blank")
+	assert.Nil(t, parse(`{"Direccion":"INPUT","Mensaje":null}`).Message, "null")
+
+	m := parse(`{"Direccion":"INPUT","Tipo":"text","Mensaje":12}`).Message
+	assert.Equal(t, &InboundMessage{Type: "text", Text: "12", Raw: json.RawMessage(`12`)}, m)
+
+	m = parse(`{"Direccion":"INPUT","Mensaje":"{\"type\":\"text\",\"text\":"}`).Message
+	assert.Equal(t, InboundTypeText, m.Type, "JSON that cannot be read is delivered as text")
+	assert.Equal(t, `{"type":"text","text":`, m.Text)
+
+	m = parse(`{"Direccion":"INPUT","Tipo":"image","Mensaje":{"id":"M3","mimetype":"image/png","file_name":"a/b.png","voice":"1"}}`).Message
+	assert.Equal(t, InboundMedia{ID: "M3", MimeType: "image/png", Filename: "b.png", Voice: true}, *m.Media, "flat, other spellings; type from Tipo")
+
+	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"voice","voice":{"media_id":"V1"}}}`).Message
+	assert.Equal(t, "V1", m.Media.ID)
+
+	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"location","lat":"1,5","lng":2}}`).Message
+	assert.Equal(t, InboundLocation{Latitude: 1.5, Longitude: 2}, *m.Location)
+
+	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"contacts","contacts":[{"name":"Ana","phones":["600",{"wa_id":"34600"},""],"emails":"none"},7]}}`).Message
+	require.Len(t, m.Contacts, 2)
+	assert.Equal(t, "Ana", m.Contacts[0].Name)
+	assert.Equal(t, []string{"600", "34600"}, m.Contacts[0].Phones)
+	assert.Nil(t, m.Contacts[0].Emails, "a list that is not a list is none")
+	assert.Equal(t, InboundContact{Raw: json.RawMessage(`7`)}, m.Contacts[1], "a card that is not an object keeps Raw")
+
+	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"list_reply","list_reply":{"id":"r","title":"T"}}}`).Message
+	assert.Equal(t, InteractiveReply{Kind: ReplyKindList, ID: "r", Title: "T"}, *m.Reply)
+
+	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"sticker","text":{"body":"x"},"context":{"message_id":"wamid.2"}}}`).Message
+	assert.Equal(t, "wamid.2", m.Context)
+	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"poll","text":{"body":"q?"}}}`).Message
+	assert.Equal(t, "q?", m.Text, "an unknown type's nested text")
 }

@@ -80,11 +80,11 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := c.call(ctx, OpSend, body)
-	if err != nil {
+	var r sendReply
+	if err := c.call(ctx, OpSend, body, &r); err != nil {
 		return nil, err
 	}
-	res, err := sendResult(f)
+	res, err := r.result()
 	if res != nil {
 		res.Skipped = skipped
 	}
@@ -104,8 +104,19 @@ func (c *Client) SendTemplate(ctx context.Context, name string, to ...Recipient)
 	return c.Send(ctx, SendRequest{To: to, Message: Template{Name: name}})
 }
 
-func sendResult(f wire.Fields) (*SendResult, error) {
-	res, _, _ := f.Int("Res")
+// sendReply is EnviarWHATSAPP's reply.
+type sendReply struct {
+	replyHead
+	MessageID wire.Number `json:"idMensaje"` // also IdMensaje: names match without regard to case
+	Msgid     wire.Number // the older name of idMensaje
+	Sent      wire.Number `json:"Enviados"`
+	NotSent   wire.Number `json:"NoEnviados"`
+}
+
+// result reads an accepted send's reply. A member that cannot be read leaves its field zero
+// and makes the error, which says that the message went out.
+func (r *sendReply) result() (*SendResult, error) {
+	res, _, _ := r.Res.Int()
 	out := &SendResult{Sent: int(res)}
 	var err error
 	setErr := func(name string, e error) {
@@ -114,18 +125,22 @@ func sendResult(f wire.Fields) (*SendResult, error) {
 			err = &outcomeError{op: OpSend, cause: &ResponseError{Operation: OpSend, HTTPStatus: http.StatusOK, Reason: name + ": " + e.Error()}}
 		}
 	}
-	id, _, e := f.Int("idMensaje", "Msgid")
+	idNum := r.MessageID
+	if !idNum.IsSet() {
+		idNum = r.Msgid
+	}
+	id, _, e := idNum.Int()
 	setErr("idMensaje", e)
 	out.MessageID = id
-	if n, ok, e := f.Int("Enviados"); ok {
+	if n, ok, e := r.Sent.Int(); ok {
 		out.Sent = int(n)
 	} else {
 		setErr("Enviados", e)
 	}
-	n, _, e := f.Int("NoEnviados")
+	n, _, e := r.NotSent.Int()
 	setErr("NoEnviados", e)
 	out.NotSent = int(n)
-	cred, _, e := f.Float("Cred")
+	cred, _, e := r.Cred.Float()
 	setErr("Cred", e)
 	out.Credits = cred
 	if err != nil {
@@ -352,11 +367,11 @@ func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) 
 	if err != nil {
 		return nil, err
 	}
-	f, err := c.call(ctx, OpTyping, body)
-	if err != nil {
+	var r replyHead
+	if err := c.call(ctx, OpTyping, body, &r); err != nil {
 		return nil, err
 	}
-	return result(f), nil
+	return r.result(), nil
 }
 
 func messageBody(messageID int64, phone string) ([]byte, error) {
@@ -374,9 +389,10 @@ func messageBody(messageID int64, phone string) ([]byte, error) {
 	}{messageID, p, "JSON"})
 }
 
-func result(f wire.Fields) *Result {
-	res, _, _ := f.Int("Res")
-	cred, _, _ := f.Float("Cred")
+// result reads an accepted reply that carries no data.
+func (h *replyHead) result() *Result {
+	res, _, _ := h.Res.Int()
+	cred, _, _ := h.Cred.Float()
 	return &Result{Code: int(res), Credits: cred}
 }
 
@@ -395,9 +411,9 @@ func (c *Client) SetAccountStatus(ctx context.Context, status string) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	f, err := c.call(ctx, OpAccountStatus, body)
-	if err != nil {
+	var r replyHead
+	if err := c.call(ctx, OpAccountStatus, body, &r); err != nil {
 		return nil, err
 	}
-	return result(f), nil
+	return r.result(), nil
 }

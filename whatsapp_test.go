@@ -837,3 +837,27 @@ func TestSetAccountStatusOutcomeUnknown(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, OpAccountStatus, apiErr.Operation)
 }
+
+// A name given twice in a reply, in any case, keeps its last value, as encoding/json does.
+func TestSendReplyDuplicateNamesKeepTheLast(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.reply(t, "EnviarWHATSAPP", http.StatusOK, `[{"Res":"1","idMensaje":"5","IdMensaje":"6","Enviados":"1","ENVIADOS":"3"}]`)
+	got, err := fx.client.SendText(context.Background(), "34600000001", "hola")
+	require.NoError(t, err)
+	assert.Equal(t, int64(6), got.MessageID)
+	assert.Equal(t, 3, got.Sent)
+}
+
+// A retry decodes into a clean reply: nothing of a failed attempt's reply is left over.
+func TestDecodeReplyStartsClean(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("u", "t")
+	require.NoError(t, err)
+	r := templatesReply{}
+	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 503}, []byte(`{"Plantillas":{"1":{"Nombre":"stale"}}}`), nil, &r)
+	require.Error(t, err)
+	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 200}, []byte(`{"Res":"1"}`), nil, &r)
+	require.NoError(t, err)
+	assert.Empty(t, r.Plantillas.Value)
+}
