@@ -912,3 +912,19 @@ func TestErrorsNeverShowCredentials(t *testing.T) {
 		}
 	}
 }
+
+// resty's own messages go to the client's logger at debug level, never elsewhere.
+func TestRestyLoggerGoesToTheClientLogger(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := restyLogger{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	l.Errorf("e %d", 1)
+	l.Warnf("w %s", "x")
+	l.Debugf("d\n")
+	out := buf.String()
+	assert.Equal(t, 3, strings.Count(out, "level=DEBUG"))
+	for _, want := range []string{`msg="resty: e 1"`, `msg="resty: w x"`, `msg="resty: d"`} {
+		assert.Contains(t, out, want)
+	}
+	restyLogger{}.Errorf("no logger: nothing happens")
+}

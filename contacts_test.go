@@ -350,3 +350,10 @@ func TestWebhookConsentKeywords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, got)
 }
+
+func TestContactOptionsPanicOnProgrammerErrors(t *testing.T) {
+	t.Parallel()
+	assert.Panics(t, func() { mensatek.WithServiceWindow(-time.Second) })
+	assert.Panics(t, func() { mensatek.WithContactClock(nil) })
+	assert.NotPanics(t, func() { mensatek.WithServiceWindow(0) })
+}

@@ -2,6 +2,7 @@ package mensatek_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -120,4 +121,41 @@ func BenchmarkHandlerStores(b *testing.B) {
 
 func BenchmarkMemoryDedupStore(b *testing.B) {
 	dedupstoretest.BenchmarkStore(b, mensatek.NewMemoryDedupStore(0, 0))
+}
+
+// Many distinct keys through a small store: the order queue is compacted and, when stale
+// references pile up, rebuilt; the store keeps its newest keys and stays bounded.
+func TestMemoryDedupStoreCompaction(t *testing.T) {
+	ctx := context.Background()
+	s, clock := newClockedStore(50, time.Hour)
+	for i := 0; i < 5000; i++ {
+		k := fmt.Sprintf("k%d", i)
+		_, err := s.Claim(ctx, k, "t", time.Minute)
+		require.NoError(t, err)
+		require.NoError(t, s.Complete(ctx, k))
+		clock.Advance(time.Millisecond)
+	}
+	assert.Equal(t, 50, s.Len())
+	assert.LessOrEqual(t, mensatek.MemoryDedupOrderLen(s), 2*50+1024)
+	c, err := s.Claim(ctx, "k4999", "t", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, mensatek.ClaimDone, c.Status, "the newest key is kept")
+	c, err = s.Claim(ctx, "k0", "t", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, mensatek.ClaimAcquired, c.Status, "the oldest was evicted")
+
+	// One key changed many times leaves many stale references: they are rebuilt away.
+	for i := 0; i < 3000; i++ {
+		require.NoError(t, s.Release(ctx, "k0", "t"))
+		_, _ = s.Claim(ctx, "k0", "t", time.Minute)
+	}
+	assert.LessOrEqual(t, mensatek.MemoryDedupOrderLen(s), 2*50+1024)
+}
+
+func TestClaimStatusString(t *testing.T) {
+	for st, want := range map[mensatek.ClaimStatus]string{
+		mensatek.ClaimAcquired: "acquired", mensatek.ClaimDone: "done", mensatek.ClaimInProgress: "in progress", 0: "ClaimStatus(0)",
+	} {
+		assert.Equal(t, want, st.String())
+	}
 }

@@ -21,3 +21,10 @@ func TestOptOutKeywordMatching(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldAccent(t *testing.T) {
+	t.Parallel()
+	if got := normalizeKeyword("ÁàÂäÃå ÉèÊë ÍìÎï ÓòÔöÕ ÚùÛü Çç Ññ"); got != "AAAAAA EEEE IIII OOOOO UUUU CC NN" {
+		t.Errorf("normalizeKeyword folded to %q", got)
+	}
+}

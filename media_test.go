@@ -688,6 +688,16 @@ func FuzzMediaReply(f *testing.F) {
 		`{"Res":-3,"Error":"x"}`, `{"pedido":1,"lineas":[{"a":[1,2,{"b":null}]}]}`, `[1,2]`, `{"Res":"1"}`,
 		`{"Res":"1","Contenido":"aGk=",}`, "\xef\xbb\xbf {\"Res\":1,\"Base64\":\"aGk=\"}", `{"Res":null,"res":1}`,
 		`{"Res":"1","Contenido":"aG\u0039sYQ\u003d\u003d"}`, `{"Res":"1","Contenido":"aGk=`, ``, `<html>`,
+		// Malformed replies, each a different way for the streaming reader to stop.
+		`{"Res":1 "Contenido":"aGk="}`, `{"Res":1,"Contenido":"aGk="`, `{"Res":1,"Contenido":"aGk="]`, `{"Res":1,}`,
+		`{"Res":tru,"Contenido":"aGk="}`, `{"Res":1,"Contenido":"aGk=\x"}`, `{"Res":1,"Contenido":"aGk=\u12"}`,
+		`{"Res":1,"Contenido":"\ud83d\ude01"}`, `{"Res":1,"Extra":{"a":[1,{"b":"\"}"}]},"Contenido":"aGk="}`,
+		`{"Res":1,"Extra":[[[[[[[[[[]]]]]]]]]],"Contenido":"aGk="}`, `{"Res":1,"Contenido":"aGk="} trailing`,
+		`{1:2}`, `{"Res":1,"Contenido":12}`, `{"Res":1,"Contenido":null,"Data":"aGk="}`, `{"Res":-1e3,"Error":"x"}`,
+		`{"Res":"1","Contenido":"data:image/png,notbase64"}`, `{"Res":"1","Contenido":"a`, `{"Res":"1","Conte`,
+		`{"Res":1,"Extra":"` + strings.Repeat("x", 70<<10) + `","Contenido":"aGk="}`,
+		`{"Res":1,"Contenido":"` + strings.Repeat("QUJD", 20<<10) + `"}`, `{"Res":1,"Error":"` + strings.Repeat("e", 70<<10) + `"}`,
+		`{"pedido":{"lineas":[1,2,3]},"total":12.5,"ok":true,"nada":null}`, `[{"Res":"1","Contenido":"aGk="},{"Res":"2"}]`,
 	} {
 		f.Add("application/json", []byte(seed))
 	}

@@ -572,3 +572,19 @@ func TestInboundOddMensaje(t *testing.T) {
 	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"poll","text":{"body":"q?"}}}`).Message
 	assert.Equal(t, "q?", m.Text, "an unknown type's nested text")
 }
+
+func TestWebhookWithoutDeduplication(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	rec := &handlerRecorder{}
+	h := NewWebhookHandler(rec.fn, WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
+	for i := 0; i < 2; i++ {
+		assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
+	}
+	assert.Equal(t, 2, rec.count(), "every delivery reaches the function")
+
+	failing := &handlerRecorder{err: errors.New("db down")}
+	h = NewWebhookHandler(failing.fn, WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
+	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
+	assert.Contains(t, logs.String(), "db down")
+}
