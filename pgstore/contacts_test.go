@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -75,49 +74,7 @@ func TestContactStoreQueries(t *testing.T) {
 	}
 	t.Cleanup(p.Close)
 	s := newContactStore(t, p, contactTable())
-	ctx := context.Background()
-	count := func(what string, want int64, f func() error) {
-		t.Helper()
-		before := c.n.Load()
-		if err := f(); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if n := c.n.Load() - before; n != want {
-			t.Fatalf("%s ran %d queries, want %d", what, n, want)
-		}
-	}
-	phones := func(n int) []string {
-		p := make([]string, n)
-		for i := range p {
-			p[i] = fmt.Sprintf("3460%07d", i)
-		}
-		return p
-	}
-	for i, p := range phones(2500) {
-		if i%5 == 0 {
-			count("record", 1, func() error { return s.RecordInbound(ctx, p, time.Now()) })
-		}
-		if i%50 == 0 {
-			count("set opt-out", 1, func() error { return s.SetOptOut(ctx, p, true, time.Now(), "test") })
-		}
-	}
-	for _, tc := range []struct {
-		phones []string
-		want   int64
-	}{
-		{nil, 0},
-		{phones(1), 1},
-		{phones(1000), 1},
-		{phones(1001), 2},
-		{append(phones(1000), phones(1000)...), 1}, // duplicates are asked about once
-		{phones(10000), 10},
-	} {
-		count(fmt.Sprintf("Contacts of %d phones", len(tc.phones)), tc.want, func() error {
-			_, err := s.Contacts(ctx, tc.phones)
-			return err
-		})
-	}
-	count("OptedOut", 1, func() error { _, err := s.OptedOut(ctx); return err })
+	contactstoretest.RunRoundTrips(t, s, c.n.Load, pgstore.ContactBatchSize, 1)
 }
 
 func TestContactStoreTable(t *testing.T) {
