@@ -24,6 +24,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// deadClient returns a client of a port nobody listens on: every command fails to connect.
+func deadClient(t *testing.T) *redis.Client {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { dead.Close() })
+	return dead
+}
+
 // client returns a client of the test's Redis, closed at the end of the test.
 func client(t testing.TB) *redis.Client {
 	t.Helper()
@@ -42,25 +56,14 @@ func TestDedupStoreConformance(t *testing.T) {
 	dedupstoretest.Run(t, dedupstoretest.Harness{
 		New: func(t *testing.T, retention time.Duration) dedupstoretest.Store {
 			return dedupstoretest.Store{DedupStore: redisstore.NewDedupStore(rdb,
-				redisstore.WithPrefix("test:"+dedupstoretest.Token()+":"), redisstore.WithRetention(retention))}
+				redisstore.WithPrefix(testPrefix()), redisstore.WithRetention(retention))}
 		},
-		Broken: func(t *testing.T) mensatek.DedupStore {
-			// A port nobody listens on: every command fails to connect.
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := l.Addr().String()
-			l.Close()
-			dead := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
-			t.Cleanup(func() { dead.Close() })
-			return redisstore.NewDedupStore(dead)
-		},
+		Broken: func(t *testing.T) mensatek.DedupStore { return redisstore.NewDedupStore(deadClient(t)) },
 	})
 }
 
 func TestDedupStoreReplicas(t *testing.T) {
-	dedupstoretest.RunHandler(t, redisstore.NewDedupStore(client(t), redisstore.WithPrefix("test:"+dedupstoretest.Token()+":")))
+	dedupstoretest.RunHandler(t, redisstore.NewDedupStore(client(t), redisstore.WithPrefix(testPrefix())))
 }
 
 // counter counts the commands a client sends (a pipeline counts once: one round trip).
@@ -82,7 +85,7 @@ func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 
 func TestDedupStoreOneRoundTripPerStateChange(t *testing.T) {
 	rdb := client(t)
-	s := redisstore.NewDedupStore(rdb, redisstore.WithPrefix("test:"+dedupstoretest.Token()+":"))
+	s := redisstore.NewDedupStore(rdb, redisstore.WithPrefix(testPrefix()))
 	ctx := context.Background()
 	// Load the scripts once, as the first use in a process does.
 	_, _ = s.Claim(ctx, "warm-"+dedupstoretest.Token(), "t", time.Second)
