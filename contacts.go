@@ -269,21 +269,21 @@ type SkippedRecipient struct {
 
 // checkContacts applies the consent rules to req's recipients, whose normalised phones are
 // phones. It returns the recipients to send to (all of them, or the allowed ones when skipping)
-// and the skipped ones.
-func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []string) ([]Recipient, []SkippedRecipient, error) {
+// with their phones, and the skipped ones.
+func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []string) ([]Recipient, []string, []SkippedRecipient, error) {
 	cc := c.contactCfg
 	template := req.Message.MessageType() == TypeTemplate
 	if !cc.optOut && (cc.window == 0 || template) {
-		return req.To, nil, nil
+		return req.To, phones, nil, nil
 	}
 	known, err := c.contacts.Contacts(ctx, phones)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mensatek: send: not sent: reading the contact store: %w", err)
+		return nil, nil, nil, fmt.Errorf("mensatek: send: not sent: reading the contact store: %w", err)
 	}
 	now := cc.now()
 	var refused []error
 	var skipped []SkippedRecipient
-	to := req.To[:0:0]
+	to, kept := req.To[:0:0], phones[:0:0]
 	for i, r := range req.To {
 		ct := known[phones[i]]
 		inWindow := !ct.LastInbound.IsZero() && now.Sub(ct.LastInbound) < cc.window
@@ -295,7 +295,7 @@ func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []s
 			reason = ErrOutsideServiceWindow
 		}
 		if reason == nil {
-			to = append(to, r)
+			to, kept = append(to, r), append(kept, phones[i])
 			continue
 		}
 		ce := &ContactError{Phone: phones[i], Contact: ct, err: reason}
@@ -303,12 +303,12 @@ func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []s
 		skipped = append(skipped, SkippedRecipient{Phone: r.Phone, Err: ce})
 	}
 	if len(refused) == 0 {
-		return req.To, nil, nil
+		return req.To, phones, nil, nil
 	}
 	if !cc.skip || len(to) == 0 {
-		return nil, nil, errors.Join(refused...)
+		return nil, nil, nil, errors.Join(refused...)
 	}
-	return to, skipped, nil
+	return to, kept, skipped, nil
 }
 
 // Opt-out and opt-in keywords the webhook recognises by default ([WithWebhookContacts]).

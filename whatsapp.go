@@ -66,17 +66,17 @@ type Result struct {
 // then holds what was read (Sent from Res at least), and the error matches ErrOutcomeUnknown and
 // wraps a *ResponseError naming the field. In every other case exactly one of them is nil.
 func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
+	phones, err := validateSend(&req)
+	if err != nil {
+		return nil, err
+	}
 	var skipped []SkippedRecipient
 	if c.contacts != nil {
-		phones, err := validateSend(&req)
-		if err != nil {
-			return nil, err
-		}
-		if req.To, skipped, err = c.checkContacts(ctx, &req, phones); err != nil {
+		if req.To, phones, skipped, err = c.checkContacts(ctx, &req, phones); err != nil {
 			return nil, err
 		}
 	}
-	body, err := encodeSend(&req)
+	body, err := encodeValidated(&req, phones)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +234,12 @@ func encodeSend(req *SendRequest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return encodeValidated(req, phones)
+}
+
+// encodeValidated is encodeSend for a request validateSend accepted, with the recipients'
+// normalised phones it returned.
+func encodeValidated(req *SendRequest, phones []string) ([]byte, error) {
 	data := req.Message.data()
 	mergeExtra(data, req.ExtraData)
 	scratch, err := wire.AppendValue(make([]byte, 0, 256), data)
