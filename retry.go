@@ -209,42 +209,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// waitLimiter waits for l's permission to make one call. A wait that cannot end before ctx's
-// deadline fails at once with an error matching context.DeadlineExceeded (rate.Limiter.Wait's
-// own error for that matches neither context error), and one cut short by ctx matches ctx's error.
+// waitLimiter waits for l's permission to make one call. An error matches ctx's error when ctx
+// ended the wait. A *rate.Limiter refuses at once a wait that cannot end before ctx's deadline,
+// with an error that matches neither context error: it is made to match
+// context.DeadlineExceeded, as the deadline is what refused it.
 func waitLimiter(ctx context.Context, l interface{ Wait(context.Context) error }) error {
-	if err := ctx.Err(); err != nil {
-		return ctxError(ctx, err)
+	err := l.Wait(ctx)
+	if err == nil {
+		return nil
 	}
-	rl, ok := l.(*rate.Limiter)
-	if !ok {
-		err := l.Wait(ctx)
-		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			err = fmt.Errorf("%w: %w", err, ctxError(ctx, ctx.Err()))
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", err, ctxError(ctx, cerr))
 		}
 		return err
 	}
-	r := rl.Reserve()
-	if !r.OK() {
-		return fmt.Errorf("the limit (%v a second, burst %d) never allows a call", rl.Limit(), rl.Burst())
+	// With a burst of at least 1, a deadline is all that makes Wait(1) fail before ctx ends.
+	if rl, ok := l.(*rate.Limiter); ok && rl.Burst() >= 1 {
+		if _, ok := ctx.Deadline(); ok {
+			err = fmt.Errorf("%w: %w", err, context.DeadlineExceeded)
+		}
 	}
-	d := r.Delay()
-	if d <= 0 {
-		return nil
-	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		r.Cancel()
-		return fmt.Errorf("its turn comes in %v, after the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		r.Cancel()
-		return ctxError(ctx, ctx.Err())
-	}
+	return err
 }
 
 // authCooldownError is returned while calls fail fast after an authentication failure.
