@@ -22,6 +22,7 @@ type WebhookOption func(*webhookConfig)
 type webhookConfig struct {
 	user, password []byte
 	auth           bool
+	authChosen     bool // WithWebhookBasicAuth or WithoutWebhookAuth was given
 	maxBody        int64
 	dedup          DedupStore
 	lease          time.Duration
@@ -40,8 +41,15 @@ func WithWebhookBasicAuth(user, password string) WebhookOption {
 	}
 	return func(c *webhookConfig) {
 		u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
-		c.user, c.password, c.auth = u[:], p[:], true
+		c.user, c.password, c.auth, c.authChosen = u[:], p[:], true, true
 	}
+}
+
+// WithoutWebhookAuth says that the handler checks no credentials: for a handler behind your
+// application's own authentication, and for tests. Anyone who can reach the URL can post
+// reports, and with [WithWebhookContacts] change a customer's consent.
+func WithoutWebhookAuth() WebhookOption {
+	return func(c *webhookConfig) { c.user, c.password, c.auth, c.authChosen = nil, nil, false, true }
 }
 
 // WithWebhookMaxBodyBytes sets the largest body read (default 1 MiB); a larger one gets 413.
