@@ -54,7 +54,8 @@ func TestContactsOptOutRefusesEveryType(t *testing.T) {
 
 	// Opting back in (ALTA, or the application) allows it again; an older change does not undo it.
 	require.NoError(t, store.SetOptOut(ctx, "34600000001", false, at.Add(time.Hour), "web-form"))
-	require.NoError(t, store.SetOptOut(ctx, "34600000001", true, at.Add(30*time.Minute), "keyword:STOP"))
+	require.ErrorIs(t, store.SetOptOut(ctx, "34600000001", true, at.Add(30*time.Minute), "keyword:STOP"), mensatek.ErrConsentSuperseded,
+		"an opt-out older by more than ConsentOrderMargin says it was not recorded")
 	_, err = c.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, srv.Calls(mensatek.OpSend))
@@ -220,7 +221,9 @@ func TestWebhookOptOutIsHonouredBySends(t *testing.T) {
 	rc := newConsentReceiver(t, store)
 	client := api.Client(mensatek.WithContacts(store))
 
-	status, ev := rc.deliver(t, mensatektest.InboundText(1, "34600000001", "Baja."))
+	baja := mensatektest.InboundText(1, "34600000001", "Baja.")
+	baja.Time = baja.Time.Add(-10 * time.Minute) // delivered late
+	status, ev := rc.deliver(t, baja)
 	require.Equal(t, http.StatusOK, status)
 	require.NotNil(t, ev)
 	assert.Equal(t, mensatek.ConsentOptedOut, ev.Consent, "the event says so, for the confirmation")
@@ -236,9 +239,8 @@ func TestWebhookOptOutIsHonouredBySends(t *testing.T) {
 	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
 	require.ErrorIs(t, err, mensatek.ErrOptedOut)
 
-	alta := mensatektest.InboundText(3, "34600000001", "ALTA")
-	alta.Time = alta.Time.Add(time.Second) // Fecha has seconds; at an equal time an opt-out wins
-	_, ev = rc.deliver(t, alta)
+	// An opt-in wins over an opt-out only if newer by more than ConsentOrderMargin.
+	_, ev = rc.deliver(t, mensatektest.InboundText(3, "34600000001", "ALTA"))
 	assert.Equal(t, mensatek.ConsentOptedIn, ev.Consent)
 	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
 	require.NoError(t, err)
