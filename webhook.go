@@ -189,8 +189,12 @@ func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 //   - 401 (with WWW-Authenticate) without the Basic credentials of [WithWebhookBasicAuth];
 //   - 405 (with Allow: POST) for any method but POST;
 //   - 413 for a body over the limit ([WithWebhookMaxBodyBytes]);
-//   - 500 with a generic text when fn returns an error or panics, or the dedup store fails, so
-//     the provider delivers the report again; the detail goes to the logger only;
+//   - 422 with the reason when the contact store ([WithWebhookContacts]) refuses what the
+//     report says with a [*ValidationError] (such as a time [CheckContactTime] refuses, which
+//     only a handler clock far from the store's gives): every delivery would fail alike;
+//   - 500 with a generic text when fn returns an error or panics, or the dedup or contact store
+//     fails otherwise, so the provider delivers the report again; the detail goes to the logger
+//     only;
 //   - 503 with Retry-After (the seconds left of the lease, at least 1), without calling fn, while
 //     another delivery of the same report is being handled ([WithWebhookLease]): if that one
 //     fails, the provider's next delivery is handled; if it succeeds, the next is answered 200.
@@ -318,10 +322,22 @@ func (h *webhookHandler) handle(ctx context.Context, w http.ResponseWriter, ev *
 }
 
 func (h *webhookHandler) fail(ctx context.Context, w http.ResponseWriter, ev *Event, err error) {
+	var refused *reportRefusedError
+	if errors.As(err, &refused) {
+		// The store refuses what the report says: every delivery would fail the same way.
+		h.cfg.logger.WarnContext(ctx, "mensatek webhook: contact store refused the report", "error", err,
+			"message_id", ev.MessageID)
+		http.Error(w, "contact store refused the report: "+refused.Reason, http.StatusUnprocessableEntity)
+		return
+	}
 	h.cfg.logger.ErrorContext(ctx, "mensatek webhook: handler failed", "error", err,
 		"message_id", ev.MessageID, "direction", string(ev.Direction), "status", ev.Status)
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
+
+// reportRefusedError is a contact store's *ValidationError: the report's content, not a
+// passing failure, so the handler answers 422, not 500.
+type reportRefusedError struct{ *ValidationError }
 
 // storeOutcomeTimeout bounds the store call that records fn's outcome.
 const storeOutcomeTimeout = 30 * time.Second
@@ -340,6 +356,9 @@ func (h *webhookHandler) newClaimToken() string {
 func (h *webhookHandler) run(ctx context.Context, ev *Event) error {
 	if h.cfg.contacts != nil {
 		if err := h.recordContact(ctx, ev); err != nil {
+			if ve := (*ValidationError)(nil); errors.As(err, &ve) {
+				return &reportRefusedError{ve}
+			}
 			return fmt.Errorf("contact store: %w", err)
 		}
 	}
