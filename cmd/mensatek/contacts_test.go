@@ -193,3 +193,19 @@ func TestListenRecordsOptOuts(t *testing.T) {
 	assert.Equal(t, []string{phone(2)}, sentPhones(srv))
 	var _ mensatek.ContactStore = fc
 }
+
+// A phone listed twice keeps its newest row; a time no store keeps names its line.
+func TestContactsFileRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bajas.csv")
+	require.NoError(t, os.WriteFile(path, []byte("phone,opted_out_at,source\n34600000001,2026-01-02T00:00:00Z,new\n34600000001,2026-01-01T00:00:00Z,old\n"), 0o600))
+	fc, err := loadFileContacts(path)
+	require.NoError(t, err)
+	got, err := fc.Contacts(context.Background(), []string{"34600000001"})
+	require.NoError(t, err)
+	assert.Equal(t, "new", got["34600000001"].ConsentSource)
+
+	require.NoError(t, os.WriteFile(path, []byte("34600000001,2300-01-01T00:00:00Z,future\n"), 0o600))
+	_, err = loadFileContacts(path)
+	require.ErrorContains(t, err, "line 1")
+	require.ErrorContains(t, err, "after now")
+}
