@@ -19,7 +19,92 @@ var (
 	// ErrOutsideServiceWindow: the message is not a template, and the recipient has not written
 	// in the service window (24 hours): WhatsApp would refuse it after the API took it.
 	ErrOutsideServiceWindow = errors.New("mensatek: outside the customer-service window")
+	// ErrConsentSuperseded: [ContactStore.SetOptOut] did not record the change, because the
+	// change the store holds wins over it ([ConsentChangeWins]). The error is a
+	// [*ConsentSupersededError] saying what the store holds.
+	ErrConsentSuperseded = errors.New("mensatek: consent change superseded by the stored one")
 )
+
+// ConsentOrderMargin is how much newer than a stored change of the other kind a consent change
+// must be for the two to be ordered for certain. Times come from different clocks (the
+// provider's, each replica's, your application's), Fecha has whole seconds, and the webhook
+// allows [WebhookClockSkew] into the future; within this margin the opt-out wins: an opt-out
+// replaces a stored opt-in unless the opt-in is newer by more than the margin, and an opt-in
+// replaces a stored opt-out only if it is newer by more than the margin. Two minutes cover the
+// skew allowance (one minute), Fecha's resolution (one second) and almost a minute between your
+// replicas' clocks. The price: an opt-in within two minutes after an opt-out is not recorded
+// (the customer writes ALTA again later).
+const ConsentOrderMargin = 2 * time.Minute
+
+// MaxContactTimeAhead is how far past the store's clock a [ContactStore] accepts a time: a
+// change dated later is refused (see [CheckContactTime]), so no time can hold consent or the
+// window for years. The webhook never records a time past its clock plus [WebhookClockSkew].
+const MaxContactTimeAhead = 24 * time.Hour
+
+// minContactTime is the earliest time a ContactStore accepts (the zero time aside).
+var minContactTime = time.Unix(0, 0)
+
+// CheckContactTime returns a [*ValidationError] for a time no [ContactStore] accepts: before
+// 1970, or more than [MaxContactTimeAhead] after now (the store's clock). The zero time, which
+// stores keep as "never", is accepted. Every store calls it before it writes, so they refuse the
+// same times, at once, with the same error; a third-party store should too.
+func CheckContactTime(t, now time.Time) error {
+	switch {
+	case t.IsZero():
+		return nil
+	case t.Before(minContactTime):
+		return &ValidationError{Field: "time", Reason: fmt.Sprintf("%s is before 1970: a contact store keeps no earlier time",
+			t.UTC().Format(time.RFC3339))}
+	case t.Sub(now) > MaxContactTimeAhead:
+		return &ValidationError{Field: "time", Reason: fmt.Sprintf("%s is more than %v after now (%s): a change cannot be dated in the future",
+			t.UTC().Format(time.RFC3339), MaxContactTimeAhead, now.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// ConsentSupersededError is the error of a [ContactStore.SetOptOut] that did not record its
+// change: the store holds a change that wins over it. It matches [ErrConsentSuperseded].
+type ConsentSupersededError struct {
+	// Phone is the phone, as given to SetOptOut.
+	Phone string
+	// OptedOut and At are the change that was not recorded.
+	OptedOut bool
+	At       time.Time
+	// Stored is what the store holds for the phone: its consent fields (OptedOut, ConsentAt,
+	// ConsentSource) are the change that won; LastInbound may be zero when the store did not
+	// read it with the change.
+	Stored Contact
+}
+
+// Error says which change was not recorded and what the store holds instead.
+func (e *ConsentSupersededError) Error() string {
+	kind, stored := "opt-in", "opt-in"
+	if e.OptedOut {
+		kind = "opt-out"
+	}
+	if e.Stored.OptedOut {
+		stored = "opt-out"
+	}
+	s := fmt.Sprintf("mensatek: %s of %s at %s not recorded: the store holds an %s at %s",
+		kind, e.Phone, e.At.UTC().Format(time.RFC3339Nano), stored, e.Stored.ConsentAt.UTC().Format(time.RFC3339Nano))
+	if e.Stored.ConsentSource != "" {
+		s += " (" + e.Stored.ConsentSource + ")"
+	}
+	switch {
+	case e.At.IsZero():
+		s += "; a change without a time never replaces a stored one"
+	case !e.OptedOut && e.Stored.OptedOut:
+		s += fmt.Sprintf("; an opt-in must be more than %v newer than an opt-out", ConsentOrderMargin)
+	case e.OptedOut && !e.Stored.OptedOut:
+		s += fmt.Sprintf("; it is newer by more than %v", ConsentOrderMargin)
+	default:
+		s += "; it is newer"
+	}
+	return s
+}
+
+// Unwrap returns [ErrConsentSuperseded].
+func (e *ConsentSupersededError) Unwrap() error { return ErrConsentSuperseded }
 
 // DefaultServiceWindow is WhatsApp's customer-service window: after a customer's last message,
 // for this long, any message type may be sent to them; outside it, only templates.
@@ -53,10 +138,16 @@ type ContactStore interface {
 	// 1,000 phones at most), not one per phone.
 	Contacts(ctx context.Context, phones []string) (map[string]Contact, error)
 	// RecordInbound records that the customer wrote at t; an earlier t than the one stored
-	// changes nothing.
+	// changes nothing. A time [CheckContactTime] refuses records nothing and returns its
+	// [*ValidationError].
 	RecordInbound(ctx context.Context, phone string, t time.Time) error
-	// SetOptOut records an opt-out (optedOut true) or an opt-in (false) made at t by source.
-	// A change older than the stored one changes nothing; at an equal time, an opt-out wins.
+	// SetOptOut records an opt-out (optedOut true) or an opt-in (false) made at t by source,
+	// if it wins over the stored change by [ConsentChangeWins]: a newer change of the same kind
+	// wins; of different kinds, the opt-out wins unless the opt-in is newer by more than
+	// [ConsentOrderMargin]. nil means the change was recorded. A change that loses records
+	// nothing and returns a [*ConsentSupersededError] (matching [ErrConsentSuperseded]) with
+	// what the store holds. A time [CheckContactTime] refuses records nothing and returns its
+	// [*ValidationError].
 	SetOptOut(ctx context.Context, phone string, optedOut bool, t time.Time, source string) error
 	// OptedOut lists every phone whose latest change is an opt-out, sorted by phone.
 	OptedOut(ctx context.Context) ([]Contact, error)
@@ -96,6 +187,9 @@ func (s *MemoryContactStore) RecordInbound(ctx context.Context, phone string, t 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := CheckContactTime(t, time.Now()); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.contacts[phone]
@@ -112,13 +206,16 @@ func (s *MemoryContactStore) SetOptOut(ctx context.Context, phone string, optedO
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := CheckContactTime(t, time.Now()); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.contacts[phone]
-	c.Phone = phone
-	if ConsentChangeWins(c.ConsentAt, c.OptedOut, t, optedOut) {
-		c.OptedOut, c.ConsentAt, c.ConsentSource = optedOut, t, source
+	c, known := s.contacts[phone]
+	if known && !ConsentChangeWins(c.ConsentAt, c.OptedOut, t, optedOut) {
+		return &ConsentSupersededError{Phone: phone, OptedOut: optedOut, At: t, Stored: c}
 	}
+	c.Phone, c.OptedOut, c.ConsentAt, c.ConsentSource = phone, optedOut, t, source
 	s.contacts[phone] = c
 	return nil
 }
@@ -141,17 +238,30 @@ func (s *MemoryContactStore) OptedOut(ctx context.Context) ([]Contact, error) {
 }
 
 // ConsentChangeWins reports whether a consent change (optedOut at t) replaces the stored one
-// (storedOptedOut at storedAt), by the contract of [ContactStore.SetOptOut]: a newer change
-// wins, and at an equal time an opt-out wins. Third-party stores use it to agree with the
-// SDK's.
+// (storedOptedOut at storedAt), by the contract of [ContactStore.SetOptOut]. When two changes
+// cannot be ordered for certain, the opt-out wins:
+//   - with nothing stored (a zero storedAt) any change wins, and a change without a time (a
+//     zero t) never replaces a stored one;
+//   - a change of the same kind wins if it is not older (at an equal time it replaces the
+//     stored one, so a redelivered report is recorded again, unchanged);
+//   - an opt-out replaces an opt-in unless the opt-in is newer by more than
+//     [ConsentOrderMargin];
+//   - an opt-in replaces an opt-out only if it is newer by more than ConsentOrderMargin.
+//
+// Third-party stores use it to agree with the SDK's.
 func ConsentChangeWins(storedAt time.Time, storedOptedOut bool, t time.Time, optedOut bool) bool {
 	switch {
-	case storedAt.IsZero(), t.After(storedAt):
+	case storedAt.IsZero():
 		return true
-	case t.Equal(storedAt):
-		return optedOut && !storedOptedOut
+	case t.IsZero():
+		return false
+	case optedOut == storedOptedOut:
+		return !t.Before(storedAt)
+	case optedOut:
+		return storedAt.Sub(t) <= ConsentOrderMargin
+	default:
+		return t.Sub(storedAt) > ConsentOrderMargin
 	}
-	return false
 }
 
 // ContactOption configures [WithContacts].

@@ -1,6 +1,7 @@
 package mensatek_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -54,7 +55,8 @@ func TestContactsOptOutRefusesEveryType(t *testing.T) {
 
 	// Opting back in (ALTA, or the application) allows it again; an older change does not undo it.
 	require.NoError(t, store.SetOptOut(ctx, "34600000001", false, at.Add(time.Hour), "web-form"))
-	require.NoError(t, store.SetOptOut(ctx, "34600000001", true, at.Add(30*time.Minute), "keyword:STOP"))
+	require.ErrorIs(t, store.SetOptOut(ctx, "34600000001", true, at.Add(30*time.Minute), "keyword:STOP"), mensatek.ErrConsentSuperseded,
+		"an opt-out older by more than ConsentOrderMargin says it was not recorded")
 	_, err = c.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, srv.Calls(mensatek.OpSend))
@@ -220,7 +222,9 @@ func TestWebhookOptOutIsHonouredBySends(t *testing.T) {
 	rc := newConsentReceiver(t, store)
 	client := api.Client(mensatek.WithContacts(store))
 
-	status, ev := rc.deliver(t, mensatektest.InboundText(1, "34600000001", "Baja."))
+	baja := mensatektest.InboundText(1, "34600000001", "Baja.")
+	baja.Time = baja.Time.Add(-10 * time.Minute) // delivered late
+	status, ev := rc.deliver(t, baja)
 	require.Equal(t, http.StatusOK, status)
 	require.NotNil(t, ev)
 	assert.Equal(t, mensatek.ConsentOptedOut, ev.Consent, "the event says so, for the confirmation")
@@ -236,9 +240,8 @@ func TestWebhookOptOutIsHonouredBySends(t *testing.T) {
 	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
 	require.ErrorIs(t, err, mensatek.ErrOptedOut)
 
-	alta := mensatektest.InboundText(3, "34600000001", "ALTA")
-	alta.Time = alta.Time.Add(time.Second) // Fecha has seconds; at an equal time an opt-out wins
-	_, ev = rc.deliver(t, alta)
+	// An opt-in wins over an opt-out only if newer by more than ConsentOrderMargin.
+	_, ev = rc.deliver(t, mensatektest.InboundText(3, "34600000001", "ALTA"))
 	assert.Equal(t, mensatek.ConsentOptedIn, ev.Consent)
 	_, err = client.SendTemplate(ctx, "customer_welcome", welcome("34600000001"))
 	require.NoError(t, err)
@@ -356,4 +359,68 @@ func TestContactOptionsPanicOnProgrammerErrors(t *testing.T) {
 	assert.Panics(t, func() { mensatek.WithServiceWindow(-time.Second) })
 	assert.Panics(t, func() { mensatek.WithContactClock(nil) })
 	assert.NotPanics(t, func() { mensatek.WithServiceWindow(0) })
+}
+
+// A message dated 2099 opens the service window only until a day after its arrival (plus the
+// skew allowance), not for decades.
+func TestWebhookReportDateBoundsTheWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	api := mensatektest.Start(t)
+	store := mensatek.NewMemoryContactStore()
+	arrival := time.Now().Truncate(time.Second)
+	rc := newConsentReceiver(t, store, mensatek.WithoutWebhookAuth(), mensatek.WithWebhookClock(func() time.Time { return arrival }))
+	now := &clock{now: arrival}
+	client := api.Client(mensatek.WithContacts(store, mensatek.WithContactClock(now.Now)))
+
+	w := mensatektest.InboundText(1, "34600000001", "hola")
+	w.Time = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	status, ev := rc.deliver(t, w)
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, ev.Time.Equal(w.Time), "Event.Time keeps Fecha as sent")
+	got, err := store.Contacts(ctx, []string{"34600000001"})
+	require.NoError(t, err)
+	assert.True(t, got["34600000001"].LastInbound.Equal(arrival.Add(mensatek.WebhookClockSkew)))
+
+	now.now = arrival.Add(mensatek.WebhookClockSkew + mensatek.DefaultServiceWindow - time.Second)
+	_, err = client.SendText(ctx, "34600000001", "dentro")
+	require.NoError(t, err)
+	now.now = arrival.Add(mensatek.WebhookClockSkew + mensatek.DefaultServiceWindow)
+	_, err = client.SendText(ctx, "34600000001", "fuera")
+	require.ErrorIs(t, err, mensatek.ErrOutsideServiceWindow)
+}
+
+// A store that refuses what a report says (here a handler clock days ahead of the store's, so
+// every time it records is refused) is answered 422 with the reason, not 500 on every delivery.
+func TestWebhookContactStoreRefusalIs4xx(t *testing.T) {
+	t.Parallel()
+	store := mensatek.NewMemoryContactStore()
+	ahead := time.Now().Add(3 * 24 * time.Hour)
+	rc := newConsentReceiver(t, store, mensatek.WithoutWebhookAuth(), mensatek.WithWebhookClock(func() time.Time { return ahead }))
+	w := mensatektest.InboundText(1, "34600000001", "BAJA")
+	w.Time = ahead
+	body, err := w.JSON()
+	require.NoError(t, err)
+	resp, err := http.Post(rc.url, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	reason, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, string(reason), "contact store refused the report: ")
+	assert.Contains(t, string(reason), "after now", "the reason says why")
+	assert.Empty(t, rc.events, "the function is not called")
+	got, err := store.Contacts(context.Background(), []string{"34600000001"})
+	require.NoError(t, err)
+	assert.Empty(t, got)
+
+	// A store that fails otherwise is still 500: a later delivery can get past it.
+	failing := &countingContacts{MemoryContactStore: mensatek.NewMemoryContactStore(), fail: errors.New("redis down")}
+	rc = newConsentReceiver(t, failing, mensatek.WithoutWebhookAuth())
+	status, _ := rc.deliver(t, mensatektest.InboundText(2, "34600000001", "BAJA"))
+	assert.Equal(t, http.StatusInternalServerError, status)
+}
+
+func TestWithWebhookClockNil(t *testing.T) {
+	t.Parallel()
+	assert.Panics(t, func() { mensatek.WithWebhookClock(nil) })
 }

@@ -37,16 +37,18 @@ type Event struct {
 	Status      int       // Estado, as sent; the reference does not list what the numbers mean
 	Phone       string    // Telefono: the customer's phone
 	ProfileName string    // NombreDestinatario: the customer's WhatsApp profile name
-	Time        time.Time // Fecha, read as Madrid time
+	Time        time.Time // Fecha, read as Madrid time, as sent (a contact store records it bounded: WithWebhookContacts)
 	MessageID   int64     // idMensaje: the send's id (Outbound) or the received message's id (Inbound)
 	Reference   string    // Referencia: the Reference of the send
 	Type        string    // Tipo: the message's type, such as "text"
 	// Message is the decoded Mensaje of an inbound message; nil when absent.
 	Message *InboundMessage
-	// Consent is what the message said about consent, as a handler with [WithWebhookContacts]
-	// read and recorded it before calling your function: ConsentOptedOut for an opt-out keyword
-	// (send the confirmation WhatsApp expects), ConsentOptedIn for an opt-in keyword, empty
-	// otherwise (and always without WithWebhookContacts).
+	// Consent is what a keyword in the message changed, as a handler with [WithWebhookContacts]
+	// recorded it before calling your function: ConsentOptedOut for an opt-out keyword (send the
+	// confirmation WhatsApp expects), ConsentOptedIn for an opt-in keyword, each only when the
+	// store holds that state after the message; empty otherwise (no keyword, a keyword whose
+	// change lost to a stored change of the other kind, and always without
+	// WithWebhookContacts).
 	Consent ConsentChange
 	// Extra holds every field this SDK does not know, by the name it came with, so nothing the
 	// provider sends is lost. Values that are not strings keep their JSON text. Of unknown

@@ -29,6 +29,7 @@ type webhookConfig struct {
 	logger         *slog.Logger
 	contacts       ContactStore // nil: no consent recording
 	optOut, optIn  keywordSet
+	now            func() time.Time // bounds report dates (WithWebhookClock)
 }
 
 // WithWebhookBasicAuth requires HTTP Basic credentials, as configured in the panel; they are
@@ -112,20 +113,59 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return func(c *webhookConfig) { c.logger = l }
 }
 
-// WithWebhookContacts records in store, for every inbound message, when the customer wrote
-// (the event's time), and reads a text that is an opt-out or opt-in keyword as one
-// ([WithWebhookConsentKeywords]; by default BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE
-// opt out and ALTA, START opt back in, matched on the whole message without regard to case,
-// accents, punctuation or surrounding spaces). It records them before your function runs, and
-// sets [Event.Consent] so your function can send the confirmation WhatsApp expects. Recording
-// happens within the delivery's claim: a report already handled is not recorded again, and a
-// store that fails makes the handler answer 500, so the provider delivers the report again.
-// Give the same store to [WithContacts] to enforce what it records. A nil store panics here.
+// WithWebhookContacts records in store, for every inbound message, when the customer wrote, and
+// reads a text that is an opt-out or opt-in keyword as one ([WithWebhookConsentKeywords]; by
+// default BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE opt out and ALTA, START opt back in,
+// matched on the whole message without regard to case, accents, punctuation or surrounding
+// spaces). It records them before your function runs, and sets [Event.Consent] so your
+// function can send the confirmation WhatsApp expects. Recording happens within the delivery's
+// claim: a report already handled is not recorded again, and a store that fails makes the
+// handler answer 500, so the provider delivers the report again. Give the same store to
+// [WithContacts] to enforce what it records. A nil store panics here.
+//
+// The times recorded are the report's date ([Event.Time], which keeps the date as sent),
+// bounded by when the report arrived (the handler's clock, [WithWebhookClock]), because no
+// one can prove a date in a report:
+//   - a date more than [WebhookClockSkew] after the arrival is recorded as arrival plus
+//     WebhookClockSkew: a report dated 2099 neither freezes consent nor holds the window open;
+//   - a date more than [WebhookMaxReportAge] before the arrival, or none, is unknown: the
+//     message is recorded as written that long ago (without a date: at its arrival), an opt-out
+//     at its arrival (the latest it can have been written, so it wins over any change not
+//     clearly newer), and an opt-in not at all ([Event.Consent] is then empty; a warning is
+//     logged).
+//
+// A change the store does not record because the one it holds wins ([ConsentChangeWins]:
+// when two changes cannot be ordered for certain, the opt-out wins) is not an error: the
+// handler answers 200, and [Event.Consent] says what the store holds, not what the message
+// asked (a late BAJA against a clearly newer opt-in leaves it empty).
 func WithWebhookContacts(store ContactStore) WebhookOption {
 	if store == nil {
 		panic("mensatek: WithWebhookContacts: nil ContactStore")
 	}
 	return func(c *webhookConfig) { c.contacts = store }
+}
+
+// WebhookClockSkew is how far past the handler's clock a report's date (Fecha) is believed, for
+// a provider whose clock runs a little ahead: [WithWebhookContacts] records a later date as
+// this far past the report's arrival, so no report can hold consent or the service window
+// beyond it. [ConsentOrderMargin] is larger, so a change recorded at this bound never beats an
+// opt-out made after its arrival.
+const WebhookClockSkew = time.Minute
+
+// WebhookMaxReportAge is the oldest date (Fecha) a report is believed to have when it arrives:
+// the provider delivers late reports again, but not for longer than this. [WithWebhookContacts]
+// treats an older date, and a missing one, as unknown (see there).
+const WebhookMaxReportAge = 7 * 24 * time.Hour
+
+// WithWebhookClock sets the clock the handler bounds report dates by (default time.Now), for
+// tests: a report's arrival is this clock's time when the handler records it. The contact
+// stores check times against their own clock ([CheckContactTime]), so keep a test clock within
+// a day of the real one. A nil clock is a programmer error and panics here.
+func WithWebhookClock(now func() time.Time) WebhookOption {
+	if now == nil {
+		panic("mensatek: WithWebhookClock: nil clock")
+	}
+	return func(c *webhookConfig) { c.now = now }
 }
 
 // WithWebhookConsentKeywords replaces the opt-out and opt-in keywords [WithWebhookContacts]
@@ -149,8 +189,12 @@ func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 //   - 401 (with WWW-Authenticate) without the Basic credentials of [WithWebhookBasicAuth];
 //   - 405 (with Allow: POST) for any method but POST;
 //   - 413 for a body over the limit ([WithWebhookMaxBodyBytes]);
-//   - 500 with a generic text when fn returns an error or panics, or the dedup store fails, so
-//     the provider delivers the report again; the detail goes to the logger only;
+//   - 422 with the reason when the contact store ([WithWebhookContacts]) refuses what the
+//     report says with a [*ValidationError] (such as a time [CheckContactTime] refuses, which
+//     only a handler clock far from the store's gives): every delivery would fail alike;
+//   - 500 with a generic text when fn returns an error or panics, or the dedup or contact store
+//     fails otherwise, so the provider delivers the report again; the detail goes to the logger
+//     only;
 //   - 503 with Retry-After (the seconds left of the lease, at least 1), without calling fn, while
 //     another delivery of the same report is being handled ([WithWebhookLease]): if that one
 //     fails, the provider's next delivery is handled; if it succeeds, the next is answered 200.
@@ -164,7 +208,7 @@ func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...We
 		panic("mensatek: NewWebhookHandler: nil function")
 	}
 	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0), lease: DefaultWebhookLease,
-		optOut: newKeywordSet(defaultOptOutKeywords), optIn: newKeywordSet(defaultOptInKeywords)}
+		optOut: newKeywordSet(defaultOptOutKeywords), optIn: newKeywordSet(defaultOptInKeywords), now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -278,10 +322,22 @@ func (h *webhookHandler) handle(ctx context.Context, w http.ResponseWriter, ev *
 }
 
 func (h *webhookHandler) fail(ctx context.Context, w http.ResponseWriter, ev *Event, err error) {
+	var refused *reportRefusedError
+	if errors.As(err, &refused) {
+		// The store refuses what the report says: every delivery would fail the same way.
+		h.cfg.logger.WarnContext(ctx, "mensatek webhook: contact store refused the report", "error", err,
+			"message_id", ev.MessageID)
+		http.Error(w, "contact store refused the report: "+refused.Reason, http.StatusUnprocessableEntity)
+		return
+	}
 	h.cfg.logger.ErrorContext(ctx, "mensatek webhook: handler failed", "error", err,
 		"message_id", ev.MessageID, "direction", string(ev.Direction), "status", ev.Status)
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
+
+// reportRefusedError is a contact store's *ValidationError: the report's content, not a
+// passing failure, so the handler answers 422, not 500.
+type reportRefusedError struct{ *ValidationError }
 
 // storeOutcomeTimeout bounds the store call that records fn's outcome.
 const storeOutcomeTimeout = 30 * time.Second
@@ -300,13 +356,17 @@ func (h *webhookHandler) newClaimToken() string {
 func (h *webhookHandler) run(ctx context.Context, ev *Event) error {
 	if h.cfg.contacts != nil {
 		if err := h.recordContact(ctx, ev); err != nil {
+			if ve := (*ValidationError)(nil); errors.As(err, &ve) {
+				return &reportRefusedError{ve}
+			}
 			return fmt.Errorf("contact store: %w", err)
 		}
 	}
 	return h.call(ctx, ev)
 }
 
-// recordContact records an inbound message's time and, for a keyword, the consent change.
+// recordContact records an inbound message's time and, for a keyword, the consent change, at
+// times bounded by the report's arrival (reportTimes).
 func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	if ev.Direction != Inbound {
 		return nil
@@ -316,11 +376,8 @@ func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 		h.cfg.logger.WarnContext(ctx, "mensatek webhook: inbound message with an unusable phone; not recorded", "message_id", ev.MessageID)
 		return nil
 	}
-	at := ev.Time
-	if at.IsZero() {
-		at = time.Now()
-	}
-	if err := h.cfg.contacts.RecordInbound(ctx, phone, at); err != nil {
+	inboundAt, optOutAt, optInAt := reportTimes(ev.Time, h.cfg.now())
+	if err := h.cfg.contacts.RecordInbound(ctx, phone, inboundAt); err != nil {
 		return err
 	}
 	if ev.Message == nil || ev.Message.Type != InboundTypeText {
@@ -335,7 +392,48 @@ func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	default:
 		return nil
 	}
-	return h.cfg.contacts.SetOptOut(ctx, phone, ev.Consent == ConsentOptedOut, at, "keyword:"+word)
+	return h.setConsent(ctx, ev, phone, optOutAt, optInAt, "keyword:"+word)
+}
+
+// setConsent records the change ev.Consent asks for, and leaves in ev.Consent what the store
+// holds after it: the change, or ConsentNone when the store holds the other kind.
+func (h *webhookHandler) setConsent(ctx context.Context, ev *Event, phone string, optOutAt, optInAt time.Time, source string) error {
+	optedOut, at := ev.Consent == ConsentOptedOut, optInAt
+	if optedOut {
+		at = optOutAt
+	}
+	if at.IsZero() {
+		h.cfg.logger.WarnContext(ctx, "mensatek webhook: opt-in with no plausible date; not recorded", "message_id", ev.MessageID)
+		ev.Consent = ConsentNone
+		return nil
+	}
+	err := h.cfg.contacts.SetOptOut(ctx, phone, optedOut, at, source)
+	var se *ConsentSupersededError
+	switch {
+	case err == nil:
+	case errors.As(err, &se):
+		if se.Stored.OptedOut != optedOut {
+			ev.Consent = ConsentNone
+		}
+	default:
+		return err
+	}
+	return nil
+}
+
+// reportTimes bounds a report's date by its arrival (WithWebhookContacts says how): the times
+// to record the message, an opt-out and an opt-in at (zero: do not record the opt-in).
+func reportTimes(date, arrived time.Time) (inbound, optOut, optIn time.Time) {
+	latest, earliest := arrived.Add(WebhookClockSkew), arrived.Add(-WebhookMaxReportAge)
+	switch {
+	case date.IsZero():
+		return arrived, arrived, time.Time{}
+	case date.After(latest):
+		return latest, latest, latest
+	case date.Before(earliest):
+		return earliest, arrived, time.Time{}
+	}
+	return date, date, date
 }
 
 // call runs fn, turning a panic into an error.

@@ -18,6 +18,7 @@ package contactstoretest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -48,10 +49,12 @@ const Deadline = 15 * time.Second
 const Precision = time.Millisecond
 
 // Run checks the store h.New makes: batch lookups (many phones, unknown ones, duplicates, an
-// empty list), RecordInbound keeping the newest time, SetOptOut applied by time (newer wins,
-// older ignored, at an equal time an opt-out wins), opting back in, the sorted OptedOut list,
-// concurrent writers losing no update, the precision of times, an ended context and a broken
-// backend.
+// empty list), RecordInbound keeping the newest time, SetOptOut applied by
+// [mensatek.ConsentChangeWins] (a newer change of the same kind wins; within
+// [mensatek.ConsentOrderMargin] the opt-out wins) and saying so when it records nothing
+// ([mensatek.ErrConsentSuperseded]), times refused by [mensatek.CheckContactTime], opting back
+// in, the sorted OptedOut list, concurrent writers losing no update, the precision of times,
+// the webhook bounding report dates by their arrival, an ended context and a broken backend.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if h.New == nil {
@@ -61,10 +64,13 @@ func Run(t *testing.T, h Harness) {
 	t.Run("BatchLookup", func(t *testing.T) { testBatch(t, h) })
 	t.Run("RecordInboundKeepsNewest", func(t *testing.T) { testInbound(t, h) })
 	t.Run("SetOptOutByTime", func(t *testing.T) { testOptOutOrder(t, h) })
+	t.Run("UnorderedChangesOptOutWins", func(t *testing.T) { testUnordered(t, h) })
+	t.Run("TimesBounded", func(t *testing.T) { testTimes(t, h) })
 	t.Run("OptInAfterOptOut", func(t *testing.T) { testOptIn(t, h) })
 	t.Run("OptedOutSorted", func(t *testing.T) { testOptedOutList(t, h) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrent(t, h) })
 	t.Run("TimePrecision", func(t *testing.T) { testPrecision(t, h) })
+	t.Run("WebhookBoundsReportDates", func(t *testing.T) { testWebhookDates(t, h) })
 	t.Run("ContextEnded", func(t *testing.T) { testContext(t, h) })
 	if h.Broken != nil {
 		t.Run("BackendErrorsSurface", func(t *testing.T) { testBroken(t, h) })
@@ -126,6 +132,30 @@ func setOptOut(t testing.TB, s mensatek.ContactStore, phone string, out bool, at
 	if err := s.SetOptOut(ctxT(t), phone, out, at, source); err != nil {
 		t.Fatalf("SetOptOut(%s, %v, %v): %v", phone, out, at, err)
 	}
+}
+
+// superseded makes a change that must lose to the stored one (want, by source) and checks
+// that it says so and records nothing.
+func superseded(t testing.TB, s mensatek.ContactStore, phone string, out bool, at time.Time, source string, want mensatek.Contact) {
+	t.Helper()
+	err := s.SetOptOut(ctxT(t), phone, out, at, source)
+	if !errors.Is(err, mensatek.ErrConsentSuperseded) {
+		t.Fatalf("SetOptOut(%s, %v, %v, %q): %v, want an error matching ErrConsentSuperseded", phone, out, at, source, err)
+	}
+	var se *mensatek.ConsentSupersededError
+	if !errors.As(err, &se) {
+		t.Fatalf("SetOptOut(%s, %v, %v, %q): %T is no *ConsentSupersededError", phone, out, at, source, err)
+	}
+	if se.Phone != phone || se.OptedOut != out || !se.At.Equal(at) {
+		t.Fatalf("the error names the change %s %v at %v, want %s %v at %v", se.Phone, se.OptedOut, se.At, phone, out, at)
+	}
+	wantConsent(t, "the error's stored change", se.Stored, want.OptedOut, want.ConsentAt, want.ConsentSource)
+	wantConsent(t, "after a change that lost", one(t, s, phone), want.OptedOut, want.ConsentAt, want.ConsentSource)
+}
+
+// consent is a stored consent change, for superseded.
+func consent(out bool, at time.Time, source string) mensatek.Contact {
+	return mensatek.Contact{OptedOut: out, ConsentAt: at, ConsentSource: source}
 }
 
 func optedOut(t testing.TB, s mensatek.ContactStore) []mensatek.Contact {
@@ -262,6 +292,7 @@ func testInbound(t *testing.T, h Harness) {
 func testOptOutOrder(t *testing.T, h Harness) {
 	s := h.New(t)
 	p := Phone()
+	const margin = mensatek.ConsentOrderMargin
 	// An opt-out with no message before it is a contact too.
 	setOptOut(t, s, p, true, base, "web-form")
 	c := one(t, s, p)
@@ -269,51 +300,134 @@ func testOptOutOrder(t *testing.T, h Harness) {
 	if !c.LastInbound.IsZero() {
 		t.Fatalf("LastInbound %v of a contact that never wrote", c.LastInbound)
 	}
-	// Older changes are ignored, whichever way they go.
-	setOptOut(t, s, p, false, base.Add(-time.Minute), "late-opt-in")
-	setOptOut(t, s, p, true, base.Add(-time.Minute), "late-opt-out")
-	wantConsent(t, "after older changes", one(t, s, p), true, base, "web-form")
-	// At an equal time an opt-out wins: an opt-in does not replace it...
-	setOptOut(t, s, p, false, base, "same-time-opt-in")
-	wantConsent(t, "opt-in at the same time as the opt-out", one(t, s, p), true, base, "web-form")
-	// ...and an opt-out replaces an opt-in of the same time.
-	q := Phone()
-	setOptOut(t, s, q, false, base, "web-form")
-	setOptOut(t, s, q, true, base, "keyword:STOP")
-	wantConsent(t, "opt-out at the same time as an opt-in", one(t, s, q), true, base, "keyword:STOP")
-	// A newer change wins.
-	setOptOut(t, s, p, false, base.Add(time.Second), "keyword:ALTA")
-	wantConsent(t, "newer opt-in", one(t, s, p), false, base.Add(time.Second), "keyword:ALTA")
-	setOptOut(t, s, p, true, base.Add(time.Millisecond+time.Second), "call-center")
-	wantConsent(t, "newer opt-out, a millisecond later", one(t, s, p), true, base.Add(time.Millisecond+time.Second), "call-center")
+	stored := consent(true, base, "web-form")
+	// An older opt-out is refused, and says so; so is any opt-in not newer by more than the
+	// margin, the same time included.
+	superseded(t, s, p, true, base.Add(-time.Minute), "late-opt-out", stored)
+	superseded(t, s, p, false, base.Add(-time.Minute), "late-opt-in", stored)
+	superseded(t, s, p, false, base, "same-time-opt-in", stored)
+	superseded(t, s, p, false, base.Add(margin), "opt-in at the margin", stored)
+	// An opt-out of the same time is recorded again (a redelivered report).
+	setOptOut(t, s, p, true, base, "again")
+	wantConsent(t, "the same opt-out again", one(t, s, p), true, base, "again")
+	// An opt-in newer by more than the margin wins.
+	in := base.Add(margin + time.Millisecond)
+	setOptOut(t, s, p, false, in, "keyword:ALTA")
+	wantConsent(t, "an opt-in newer by more than the margin", one(t, s, p), false, in, "keyword:ALTA")
+	// A newer opt-in replaces an opt-in; an older one is refused.
+	superseded(t, s, p, false, in.Add(-time.Millisecond), "older opt-in", consent(false, in, "keyword:ALTA"))
+	setOptOut(t, s, p, false, in.Add(time.Second), "web-form")
+	in = in.Add(time.Second)
+	// An opt-out replaces an opt-in unless the opt-in is newer by more than the margin: up to
+	// the margin older than the opt-in, it wins.
+	superseded(t, s, p, true, in.Add(-margin-time.Millisecond), "old opt-out", consent(false, in, "web-form"))
+	setOptOut(t, s, p, true, in.Add(-margin), "keyword:STOP")
+	wantConsent(t, "an opt-out as old as the margin", one(t, s, p), true, in.Add(-margin), "keyword:STOP")
+	// A change without a time replaces nothing.
+	superseded(t, s, p, true, time.Time{}, "no time", consent(true, in.Add(-margin), "keyword:STOP"))
 	// Every outcome agrees with mensatek.ConsentChangeWins.
-	if !mensatek.ConsentChangeWins(base, false, base, true) || mensatek.ConsentChangeWins(base, true, base, false) {
-		t.Fatal("ConsentChangeWins disagrees with the contract")
+	for _, tc := range []struct {
+		storedOut, out bool
+		d              time.Duration // the change's time minus the stored one's
+		want           bool
+	}{
+		{false, true, 0, true}, {true, false, 0, false}, {true, true, 0, true}, {false, false, 0, true},
+		{false, true, -margin, true}, {false, true, -margin - 1, false},
+		{true, false, margin, false}, {true, false, margin + 1, true},
+		{true, true, -1, false}, {false, false, -1, false},
+	} {
+		if got := mensatek.ConsentChangeWins(base, tc.storedOut, base.Add(tc.d), tc.out); got != tc.want {
+			t.Fatalf("ConsentChangeWins(stored out %v, out %v, %v later) = %v", tc.storedOut, tc.out, tc.d, got)
+		}
 	}
+}
+
+// testUnordered: the cases. The application records an opt-in with its clock to the
+// microsecond; a BAJA half a second later has Fecha's whole seconds, so its time is before the
+// opt-in's: it is recorded. With the application's clock 90 s ahead, a BAJA up to 90 s after
+// the opt-in is recorded too.
+func testUnordered(t *testing.T, h Harness) {
+	s := h.New(t)
+	optIn := base.Add(123456 * time.Microsecond)
+	for _, tc := range []struct {
+		what string
+		baja time.Time
+	}{
+		{"a BAJA half a second after an opt-in, in whole seconds", optIn.Add(500 * time.Millisecond).Truncate(time.Second)},
+		{"a BAJA 30 s after an opt-in made on a clock 90 s ahead", optIn.Add(-90 * time.Second).Add(30 * time.Second)},
+		{"a BAJA just after an opt-in made on a clock 90 s ahead", optIn.Add(-90 * time.Second)},
+	} {
+		p := Phone()
+		setOptOut(t, s, p, false, optIn, "web-form")
+		setOptOut(t, s, p, true, tc.baja, "keyword:BAJA")
+		wantConsent(t, tc.what, one(t, s, p), true, tc.baja, "keyword:BAJA")
+		if !listed(t, s, p) {
+			t.Fatalf("%s: not in OptedOut", tc.what)
+		}
+		// The opt-in, delivered again after it, does not undo it.
+		superseded(t, s, p, false, optIn, "web-form", consent(true, tc.baja, "keyword:BAJA"))
+	}
+}
+
+// testTimes: times no store keeps are refused at once, with a *mensatek.ValidationError, and
+// record nothing; times up to MaxContactTimeAhead past now are kept.
+func testTimes(t *testing.T, h Harness) {
+	s := h.New(t)
+	now := time.Now()
+	for _, at := range []time.Time{
+		now.Add(mensatek.MaxContactTimeAhead + time.Hour),
+		time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+	} {
+		p := Phone()
+		var ve *mensatek.ValidationError
+		if err := s.RecordInbound(ctxT(t), p, at); !errors.As(err, &ve) {
+			t.Fatalf("RecordInbound at %v: %v, want a *ValidationError", at, err)
+		}
+		if err := s.SetOptOut(ctxT(t), p, true, at, "absurd"); !errors.As(err, &ve) {
+			t.Fatalf("SetOptOut at %v: %v, want a *ValidationError", at, err)
+		}
+		if got := lookup(t, s, p); len(got) != 0 {
+			t.Fatalf("after refused times: %v", got)
+		}
+	}
+	p := Phone()
+	soon := now.Add(mensatek.MaxContactTimeAhead - time.Hour).Truncate(time.Millisecond)
+	record(t, s, p, soon)
+	setOptOut(t, s, p, true, soon, "clock ahead")
+	c := one(t, s, p)
+	wantTime(t, "LastInbound within MaxContactTimeAhead", c.LastInbound, soon)
+	wantConsent(t, "within MaxContactTimeAhead", c, true, soon, "clock ahead")
+	epoch := time.Unix(0, 0)
+	record(t, s, p, epoch) // the earliest time kept; older than the stored one, so no change
+	setOptOut(t, s, Phone(), true, epoch, "epoch")
 }
 
 func testOptIn(t *testing.T, h Harness) {
 	s := h.New(t)
 	p := Phone()
+	// Changes far enough apart to be ordered for certain.
+	step := mensatek.ConsentOrderMargin + time.Minute
 	record(t, s, p, base)
-	setOptOut(t, s, p, true, base.Add(time.Minute), "keyword:BAJA")
+	setOptOut(t, s, p, true, base.Add(step), "keyword:BAJA")
 	if got := optedOut(t, s); len(got) != 1 || got[0].Phone != p {
 		t.Fatalf("OptedOut after an opt-out: %v", got)
 	}
-	setOptOut(t, s, p, false, base.Add(2*time.Minute), "keyword:ALTA")
+	setOptOut(t, s, p, false, base.Add(2*step), "keyword:ALTA")
 	c := one(t, s, p)
-	wantConsent(t, "after opting back in", c, false, base.Add(2*time.Minute), "keyword:ALTA")
+	wantConsent(t, "after opting back in", c, false, base.Add(2*step), "keyword:ALTA")
 	wantTime(t, "LastInbound after opting back in", c.LastInbound, base)
 	if got := optedOut(t, s); len(got) != 0 {
 		t.Fatalf("OptedOut after opting back in: %v", got)
 	}
 	// And out again, with a source that needs no escaping anywhere.
 	src := "form: ñandú | \"quoted\" 🎉"
-	setOptOut(t, s, p, true, base.Add(3*time.Minute), src)
-	wantConsent(t, "out again", one(t, s, p), true, base.Add(3*time.Minute), src)
+	setOptOut(t, s, p, true, base.Add(3*step), src)
+	wantConsent(t, "out again", one(t, s, p), true, base.Add(3*step), src)
 	// An empty source is kept as empty.
-	setOptOut(t, s, p, false, base.Add(4*time.Minute), "")
-	wantConsent(t, "empty source", one(t, s, p), false, base.Add(4*time.Minute), "")
+	setOptOut(t, s, p, false, base.Add(4*step), "")
+	wantConsent(t, "empty source", one(t, s, p), false, base.Add(4*step), "")
 }
 
 func testOptedOutList(t *testing.T, h Harness) {
@@ -398,7 +512,8 @@ func testConcurrent(t *testing.T, h Harness) {
 				ms := (i * 13) % n / 2
 				out := i%2 == 0
 				src := "writer-" + strconv.Itoa(i)
-				if err := s.SetOptOut(ctxT(t), p, out, base.Add(time.Duration(ms)*time.Millisecond), src); err != nil {
+				err := s.SetOptOut(ctxT(t), p, out, base.Add(time.Duration(ms)*time.Millisecond), src)
+				if err != nil && !errors.Is(err, mensatek.ErrConsentSuperseded) {
 					errs <- err
 				}
 			}(i)
@@ -449,13 +564,15 @@ func testPrecision(t *testing.T, h Harness) {
 			t.Fatalf("%s %v of %v: off by %v", what, got, fine, d)
 		}
 	}
-	setOptOut(t, s, q, false, fine.Add(-Precision), "older by a millisecond")
-	setOptOut(t, s, q, false, fine.Add(Precision), "newer by a millisecond")
-	if c = one(t, s, q); c.OptedOut || c.ConsentSource != "newer by a millisecond" {
+	if err := s.SetOptOut(ctxT(t), q, true, fine.Add(-Precision), "older by a millisecond"); !errors.Is(err, mensatek.ErrConsentSuperseded) {
+		t.Fatalf("an opt-out older by a millisecond: %v, want ErrConsentSuperseded", err)
+	}
+	setOptOut(t, s, q, true, fine.Add(Precision), "newer by a millisecond")
+	if c = one(t, s, q); !c.OptedOut || c.ConsentSource != "newer by a millisecond" {
 		t.Fatalf("a millisecond apart: %+v", c)
 	}
-	// Far from now both ways.
-	for _, at := range []time.Time{time.Date(1990, 1, 2, 3, 4, 5, 6e6, time.UTC), time.Date(2199, 12, 31, 23, 59, 59, 999e6, time.UTC)} {
+	// Far from now: the earliest time kept, and the latest.
+	for _, at := range []time.Time{time.Date(1970, 1, 2, 3, 4, 5, 6e6, time.UTC), time.Now().Add(mensatek.MaxContactTimeAhead - time.Minute).Truncate(time.Millisecond)} {
 		r := Phone()
 		record(t, s, r, at)
 		wantTime(t, "LastInbound", one(t, s, r).LastInbound, at)

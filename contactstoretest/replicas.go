@@ -37,8 +37,8 @@ func testReplicaReads(t *testing.T, a, b mensatek.ContactStore) {
 		wantTime(t, "replica "+name+": LastInbound", c.LastInbound, base)
 		wantConsent(t, "replica "+name, c, true, base.Add(time.Minute), "keyword:BAJA")
 	}
-	// A late opt-in through a loses to the opt-out b recorded.
-	setOptOut(t, a, p, false, base, "late")
+	// A late opt-in through a loses to the opt-out b recorded, and says so.
+	superseded(t, a, p, false, base, "late", consent(true, base.Add(time.Minute), "keyword:BAJA"))
 	wantConsent(t, "after a late opt-in", one(t, b, p), true, base.Add(time.Minute), "keyword:BAJA")
 	if !listed(t, a, p) || !listed(t, b, p) {
 		t.Fatalf("%s is not in both replicas' OptedOut", p)
@@ -71,7 +71,8 @@ func testReplicaConcurrent(t *testing.T, a, b mensatek.ContactStore) {
 				if err := s.RecordInbound(ctxT(t), p, at); err != nil {
 					errs <- err
 				}
-				if err := s.SetOptOut(ctxT(t), p, (i+k)%3 == 0, at, "replica-"+strconv.Itoa(i%2)); err != nil {
+				err := s.SetOptOut(ctxT(t), p, (i+k)%3 == 0, at, "replica-"+strconv.Itoa(i%2))
+				if err != nil && !errors.Is(err, mensatek.ErrConsentSuperseded) {
 					errs <- err
 				}
 			}
@@ -84,14 +85,22 @@ func testReplicaConcurrent(t *testing.T, a, b mensatek.ContactStore) {
 		t.Fatalf("concurrent writes through two replicas: %v", err)
 	}
 	ca, cb := lookup(t, a, phones...), lookup(t, b, phones...)
-	for _, p := range phones {
+	for k, p := range phones {
 		x, y := ca[p], cb[p]
 		if !x.LastInbound.Equal(y.LastInbound) || x.OptedOut != y.OptedOut || !x.ConsentAt.Equal(y.ConsentAt) || x.ConsentSource != y.ConsentSource {
 			t.Fatalf("replicas disagree on %s: %+v and %+v", p, x, y)
 		}
 		wantTime(t, "LastInbound", x.LastInbound, base.Add((n-1)*time.Second))
-		if !x.ConsentAt.Equal(base.Add((n - 1) * time.Second)) {
-			t.Fatalf("ConsentAt %v, want the newest change's", x.ConsentAt)
+		// The changes lie within ConsentOrderMargin of each other, so the newest opt-out wins,
+		// whatever the order they arrived in.
+		var newest time.Time
+		for i := 0; i < n; i++ {
+			if at := base.Add(time.Duration((i*7+k)%n) * time.Second); (i+k)%3 == 0 && at.After(newest) {
+				newest = at
+			}
+		}
+		if !x.OptedOut || !x.ConsentAt.Equal(newest) {
+			t.Fatalf("%s: opted out %v at %v, want the newest opt-out's, at %v", p, x.OptedOut, x.ConsentAt, newest)
 		}
 	}
 }
@@ -107,7 +116,7 @@ func testReplicaWebhook(t *testing.T, a, b mensatek.ContactStore) {
 	now := time.Now().Truncate(time.Second)
 
 	baja := mensatektest.InboundText(1, p, "Baja.")
-	baja.Time = now
+	baja.Time = now.Add(-10 * time.Minute) // a report delivered late
 	deliver(t, hookA, baja)
 	_, err := clientB.SendTemplate(ctx, "customer_welcome", welcome(p))
 	if !errors.Is(err, mensatek.ErrOptedOut) {
@@ -116,8 +125,8 @@ func testReplicaWebhook(t *testing.T, a, b mensatek.ContactStore) {
 	if n := api.Calls(mensatek.OpSend); n != 0 {
 		t.Fatalf("the API saw %d sends", n)
 	}
-	alta := mensatektest.InboundText(2, p, "ALTA")
-	alta.Time = now.Add(time.Second)
+	alta := mensatektest.InboundText(2, p, "ALTA") // newer by more than ConsentOrderMargin
+	alta.Time = now
 	deliver(t, hookB, alta)
 	if _, err := clientA.SendTemplate(ctx, "customer_welcome", welcome(p)); err != nil {
 		t.Fatalf("replica a's send after ALTA reached replica b: %v", err)
@@ -139,9 +148,10 @@ func welcome(phone string) mensatek.Recipient {
 	}}
 }
 
-func receiver(t *testing.T, store mensatek.ContactStore) string {
+func receiver(t *testing.T, store mensatek.ContactStore, opts ...mensatek.WebhookOption) string {
 	h := mensatek.NewWebhookHandler(func(context.Context, *mensatek.Event) error { return nil },
-		mensatek.WithWebhookContacts(store), mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		append([]mensatek.WebhookOption{mensatek.WithoutWebhookAuth(), mensatek.WithWebhookContacts(store),
+			mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)...)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -152,6 +162,105 @@ func deliver(t *testing.T, url string, w mensatektest.Webhook) {
 	status, err := mensatektest.DeliverWebhook(ctxT(t), url, w)
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("delivering %q: status %d, %v", w.Message["text"], status, err)
+	}
+}
+
+// testWebhookDates: reports whose dates are absurd are recorded, answered 200, at times bounded
+// by their arrival (mensatek.WithWebhookContacts), so none freezes consent or the window, and
+// none is refused by the store on every delivery.
+func testWebhookDates(t *testing.T, h Harness) {
+	s := h.New(t)
+	var mu sync.Mutex
+	arrival := time.Now().Truncate(time.Second)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return arrival }
+	advance := func(d time.Duration) { mu.Lock(); arrival = arrival.Add(d); mu.Unlock() }
+	events := make(chan *mensatek.Event, 1)
+	h2 := mensatek.NewWebhookHandler(func(_ context.Context, ev *mensatek.Event) error { events <- ev; return nil },
+		mensatek.WithoutWebhookAuth(), mensatek.WithWebhookContacts(s), mensatek.WithWebhookClock(clock),
+		mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(h2)
+	t.Cleanup(srv.Close)
+	id := int64(0)
+	send := func(phone, text string, date time.Time) mensatek.ConsentChange {
+		t.Helper()
+		id++
+		w := mensatektest.InboundText(id, phone, text)
+		w.Time = date
+		status, err := mensatektest.DeliverWebhook(ctxT(t), srv.URL, w)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("%q dated %v: status %d, %v", text, date, status, err)
+		}
+		return (<-events).Consent
+	}
+	const skew = mensatek.WebhookClockSkew
+	y2300 := time.Date(2300, 1, 1, 12, 0, 0, 0, time.UTC)
+	y2099 := time.Date(2099, 6, 1, 12, 0, 0, 0, time.UTC)
+	y1900 := time.Date(1900, 6, 1, 12, 0, 0, 0, time.UTC)
+	t0 := clock()
+
+	// A BAJA dated 2300 is recorded, at arrival plus the skew allowance.
+	p := Phone()
+	if got := send(p, "BAJA", y2300); got != mensatek.ConsentOptedOut {
+		t.Fatalf("BAJA dated 2300: Consent %q", got)
+	}
+	c := one(t, s, p)
+	wantConsent(t, "BAJA dated 2300", c, true, t0.Add(skew), "keyword:BAJA")
+	wantTime(t, "LastInbound of a message dated 2300", c.LastInbound, t0.Add(skew))
+	// It does not block an ALTA written later.
+	advance(10 * time.Minute)
+	if got := send(p, "ALTA", clock()); got != mensatek.ConsentOptedIn {
+		t.Fatalf("ALTA 10 minutes after a BAJA dated 2300: Consent %q", got)
+	}
+	wantConsent(t, "ALTA after a BAJA dated 2300", one(t, s, p), false, clock(), "keyword:ALTA")
+
+	// An ALTA dated 2099 does not make later opt-outs ineffective: the application's...
+	q := Phone()
+	if got := send(q, "ALTA", y2099); got != mensatek.ConsentOptedIn {
+		t.Fatalf("ALTA dated 2099: Consent %q", got)
+	}
+	setOptOut(t, s, q, true, clock(), "web-form")
+	wantConsent(t, "the application's opt-out after an ALTA dated 2099", one(t, s, q), true, clock(), "web-form")
+	// ...nor a customer's BAJA.
+	r := Phone()
+	send(r, "ALTA", y2099)
+	advance(time.Second)
+	if got := send(r, "BAJA", clock()); got != mensatek.ConsentOptedOut {
+		t.Fatalf("BAJA after an ALTA dated 2099: Consent %q", got)
+	}
+	wantConsent(t, "BAJA after an ALTA dated 2099", one(t, s, r), true, clock(), "keyword:BAJA")
+
+	// A BAJA dated 1900 is recorded at its arrival; the message, as written long ago.
+	u := Phone()
+	setOptOut(t, s, u, false, clock().Add(-time.Hour), "web-form")
+	if got := send(u, "Baja", y1900); got != mensatek.ConsentOptedOut {
+		t.Fatalf("BAJA dated 1900: Consent %q", got)
+	}
+	c = one(t, s, u)
+	wantConsent(t, "BAJA dated 1900", c, true, clock(), "keyword:BAJA")
+	wantTime(t, "LastInbound of a message dated 1900", c.LastInbound, clock().Add(-mensatek.WebhookMaxReportAge))
+	// An ALTA dated 1900 is not recorded at all.
+	advance(time.Hour)
+	if got := send(u, "ALTA", y1900); got != mensatek.ConsentNone {
+		t.Fatalf("ALTA dated 1900: Consent %q, want none", got)
+	}
+	wantConsent(t, "after an ALTA dated 1900", one(t, s, u), true, clock().Add(-time.Hour), "keyword:BAJA")
+
+	// A late BAJA against a clearly newer opt-in is not recorded, and the event says so.
+	v := Phone()
+	setOptOut(t, s, v, false, clock(), "web-form")
+	if got := send(v, "STOP", clock().Add(-time.Hour)); got != mensatek.ConsentNone {
+		t.Fatalf("a BAJA an hour older than an opt-in: Consent %q, want none", got)
+	}
+	wantConsent(t, "after a late BAJA", one(t, s, v), false, clock(), "web-form")
+	// A BAJA half a second after an opt-in the application made (Fecha in whole seconds) is.
+	w := Phone()
+	in := clock().Add(400 * time.Millisecond)
+	setOptOut(t, s, w, false, in, "web-form")
+	if got := send(w, "BAJA", in.Add(500*time.Millisecond).Truncate(time.Second)); got != mensatek.ConsentOptedOut {
+		t.Fatalf("a BAJA half a second after an opt-in: Consent %q", got)
+	}
+	if !one(t, s, w).OptedOut {
+		t.Fatal("a BAJA half a second after an opt-in was not recorded")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,16 +26,19 @@ const ContactBatchSize = 1000
 // last_inbound, opted_out, consent_at, consent_source); a partial index on the opted-out phones
 // serves [ContactStore.OptedOut].
 //
-// Every write is one statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE) that applies "newer
-// wins" in the database, so concurrent writers and late webhooks never undo a newer change.
+// Every write is one statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE) that applies
+// [mensatek.ConsentChangeWins] in the database, so concurrent writers and late webhooks never
+// undo a newer change (a consent change that loses costs a second query, reading what won).
 // [ContactStore.Contacts] asks about up to [ContactBatchSize] phones per query (WHERE phone = ANY($1)).
 //
 // Times are timestamptz: they come back in UTC, truncated to the microsecond, and two changes
-// within the same microsecond count as simultaneous. A zero time is kept as NULL ("never").
+// within the same microsecond count as simultaneous. Times [mensatek.CheckContactTime] refuses
+// (before 1970, or more than a day past this process's clock) are refused with its error,
+// before any query. A zero time is kept as NULL ("never").
 type ContactStore struct {
 	pool *pgxpool.Pool
 
-	inboundSQL, consentSQL, contactsSQL, optedOutSQL string
+	inboundSQL, consentSQL, storedSQL, contactsSQL, optedOutSQL string
 }
 
 // NewContactStore returns a contact store on pool, creating its table (default
@@ -72,14 +76,22 @@ func NewContactStore(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*
 	s.inboundSQL = `INSERT INTO ` + table + ` AS c (phone, last_inbound) VALUES ($1, $2)
 ON CONFLICT (phone) DO UPDATE SET last_inbound = excluded.last_inbound
 WHERE c.last_inbound IS NULL OR c.last_inbound < excluded.last_inbound`
-	// mensatek.ConsentChangeWins in SQL: nothing stored wins over, a later time wins, and at an
-	// equal time an opt-out wins over an opt-in. A NULL (zero) time loses to any stored time.
+	// mensatek.ConsentChangeWins in SQL: nothing stored (or a NULL time stored) loses to any
+	// change; a NULL (zero) time loses to a stored time; a change of the same kind wins if not
+	// older; an opt-out wins unless the stored opt-in is newer by more than the margin; an
+	// opt-in wins only if newer than the stored opt-out by more than the margin. RETURNING gives
+	// a row only when the change was applied.
+	margin := strconv.FormatInt(mensatek.ConsentOrderMargin.Microseconds(), 10)
 	s.consentSQL = `INSERT INTO ` + table + ` AS c (phone, opted_out, consent_at, consent_source) VALUES ($1, $2, $3, $4)
 ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, consent_at = excluded.consent_at,
 	consent_source = excluded.consent_source
-WHERE c.consent_at IS NULL
-	OR excluded.consent_at > c.consent_at
-	OR (excluded.consent_at = c.consent_at AND excluded.opted_out AND NOT c.opted_out)`
+WHERE c.consent_at IS NULL OR (excluded.consent_at IS NOT NULL AND CASE
+	WHEN excluded.opted_out = c.opted_out THEN excluded.consent_at >= c.consent_at
+	WHEN excluded.opted_out THEN c.consent_at - excluded.consent_at <= interval '` + margin + ` microseconds'
+	ELSE excluded.consent_at - c.consent_at > interval '` + margin + ` microseconds'
+END)
+RETURNING true`
+	s.storedSQL = `SELECT phone, last_inbound, opted_out, consent_at, consent_source FROM ` + table + ` WHERE phone = $1`
 	s.contactsSQL = `SELECT phone, last_inbound, opted_out, consent_at, consent_source FROM ` + table + `
 WHERE phone = ANY($1)`
 	s.optedOutSQL = `SELECT phone, last_inbound, opted_out, consent_at, consent_source FROM ` + table + `
@@ -96,9 +108,13 @@ func nullTime(t time.Time) *time.Time {
 }
 
 // RecordInbound records that phone's customer wrote at t, unless a later time is stored. A zero
-// t records nothing.
+// t records nothing; a time [mensatek.CheckContactTime] refuses (by this process's clock) is a
+// [*mensatek.ValidationError].
 func (s *ContactStore) RecordInbound(ctx context.Context, phone string, t time.Time) error {
 	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pgstore: record inbound: %w", err)
+	}
+	if err := mensatek.CheckContactTime(t, time.Now()); err != nil {
 		return fmt.Errorf("pgstore: record inbound: %w", err)
 	}
 	if t.IsZero() {
@@ -110,16 +126,35 @@ func (s *ContactStore) RecordInbound(ctx context.Context, phone string, t time.T
 	return nil
 }
 
-// SetOptOut records an opt-out (optedOut true) or an opt-in made at t by source, unless a newer
-// change is stored; at an equal time an opt-out wins ([mensatek.ConsentChangeWins]).
+// SetOptOut records an opt-out (optedOut true) or an opt-in made at t by source, if it wins
+// over the stored change by [mensatek.ConsentChangeWins], in one statement; a change that loses
+// records nothing and returns a [*mensatek.ConsentSupersededError] with the stored row, read
+// by a second query. A time [mensatek.CheckContactTime] refuses (by this process's clock) is a
+// [*mensatek.ValidationError].
 func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut bool, t time.Time, source string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pgstore: set opt-out: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, s.consentSQL, phone, optedOut, nullTime(t), source); err != nil {
+	if err := mensatek.CheckContactTime(t, time.Now()); err != nil {
 		return fmt.Errorf("pgstore: set opt-out: %w", err)
 	}
-	return nil
+	var applied bool
+	err := s.pool.QueryRow(ctx, s.consentSQL, phone, optedOut, nullTime(t), source).Scan(&applied)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("pgstore: set opt-out: %w", err)
+	}
+	se := &mensatek.ConsentSupersededError{Phone: phone, OptedOut: optedOut, At: t}
+	found := false
+	if err := s.scan(ctx, func(c mensatek.Contact) { se.Stored, found = c, true }, s.storedSQL, phone); err != nil {
+		return fmt.Errorf("pgstore: set opt-out: not applied; reading the stored change: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("pgstore: set opt-out: not applied, and %s has no row", phone)
+	}
+	return se
 }
 
 // Contacts returns what the store knows of each phone, keyed by phone; a phone it knows nothing

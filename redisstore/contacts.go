@@ -35,15 +35,17 @@ const ContactBatchSize = 1000
 // per phone that ever opted out or in), so one slot holds them comfortably. Do not put braces in
 // the prefix unless you mean to put every key in one slot.
 //
-// Every write is one round trip (a short Lua script, EVALSHA) applying "newer wins" inside
-// Redis, so concurrent writers and late webhooks never undo a newer change. [ContactStore.Contacts]
+// Every write is one round trip (a short Lua script, EVALSHA) applying
+// [mensatek.ConsentChangeWins] inside Redis, so concurrent writers and late webhooks never undo a
+// newer change. [ContactStore.Contacts]
 // reads up to [ContactBatchSize] phones in one pipelined round trip (on Cluster, go-redis sends
 // one pipeline per node involved, in parallel).
 //
 // Times are kept as Unix microseconds and come back in UTC, truncated to the microsecond; two
-// changes within the same microsecond count as simultaneous. Times must lie between the years
-// 1685 and 2255 (the range Lua's numbers hold exactly, 2^53 microseconds either side of 1970);
-// others are refused with an error. A zero time is kept as "never".
+// changes within the same microsecond count as simultaneous. Times [mensatek.CheckContactTime]
+// refuses (before 1970, or more than a day past this process's clock) are refused with its
+// error, before anything is sent; every other time is one Lua's numbers hold exactly. A zero
+// time is kept as "never".
 type ContactStore struct {
 	rdb              redis.UniversalClient
 	contactPrefix    string
@@ -76,19 +78,30 @@ return 1
 // consentScript: KEYS[1] the consent hash, KEYS[2] the opted-out set; ARGV[1] the phone,
 // ARGV[2] "1" to opt out or "0" to opt in, ARGV[3] the time in Unix microseconds ("" for the
 // zero time), ARGV[4] the source. Applies the change if it wins by mensatek.ConsentChangeWins:
-// nothing stored (or a zero time stored), a later time, or an opt-out over an opt-in at an
-// equal time. Returns 1 if it applied the change.
+// nothing stored (or a zero time stored); else not a zero time, and a change of the same kind
+// not older, an opt-out not older than the stored opt-in by more than the margin, an opt-in
+// newer than the stored opt-out by more than the margin. Returns 1 if it applied the change,
+// else the stored value.
 var consentScript = redis.NewScript(`
+local margin = ` + strconv.FormatInt(mensatek.ConsentOrderMargin.Microseconds(), 10) + `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if v then
 	local out, at = string.match(v, '^([01])|(-?%d*)|')
 	if out and at ~= '' then
 		if ARGV[3] == '' then
-			return 0
+			return v
 		end
 		local stored, new = tonumber(at), tonumber(ARGV[3])
-		if new < stored or (new == stored and not (ARGV[2] == '1' and out == '0')) then
-			return 0
+		local wins
+		if ARGV[2] == out then
+			wins = new >= stored
+		elseif ARGV[2] == '1' then
+			wins = stored - new <= margin
+		else
+			wins = new - stored > margin
+		end
+		if not wins then
+			return v
 		end
 	end
 end
@@ -131,9 +144,13 @@ func parseMicros(s string) (time.Time, error) {
 }
 
 // RecordInbound records that phone's customer wrote at t, unless a later time is stored. A zero
-// t records nothing.
+// t records nothing; a time [mensatek.CheckContactTime] refuses (by this process's clock) is a
+// [*mensatek.ValidationError].
 func (s *ContactStore) RecordInbound(ctx context.Context, phone string, t time.Time) error {
 	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: record inbound: %w", err)
+	}
+	if err := mensatek.CheckContactTime(t, time.Now()); err != nil {
 		return fmt.Errorf("redisstore: record inbound: %w", err)
 	}
 	at, err := micros(t)
@@ -149,10 +166,16 @@ func (s *ContactStore) RecordInbound(ctx context.Context, phone string, t time.T
 	return nil
 }
 
-// SetOptOut records an opt-out (optedOut true) or an opt-in made at t by source, unless a newer
-// change is stored; at an equal time an opt-out wins ([mensatek.ConsentChangeWins]).
+// SetOptOut records an opt-out (optedOut true) or an opt-in made at t by source, if it wins
+// over the stored change by [mensatek.ConsentChangeWins], in one script; a change that loses
+// records nothing and returns a [*mensatek.ConsentSupersededError] whose Stored holds the
+// stored change (its LastInbound is not read). A time [mensatek.CheckContactTime] refuses (by
+// this process's clock) is a [*mensatek.ValidationError].
 func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut bool, t time.Time, source string) error {
 	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: set opt-out: %w", err)
+	}
+	if err := mensatek.CheckContactTime(t, time.Now()); err != nil {
 		return fmt.Errorf("redisstore: set opt-out: %w", err)
 	}
 	at, err := micros(t)
@@ -163,10 +186,19 @@ func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut boo
 	if optedOut {
 		flag = "1"
 	}
-	if err := consentScript.Run(ctx, s.rdb, []string{s.consent, s.indexed}, phone, flag, at, source).Err(); err != nil {
+	res, err := consentScript.Run(ctx, s.rdb, []string{s.consent, s.indexed}, phone, flag, at, source).Result()
+	if err != nil {
 		return fmt.Errorf("redisstore: set opt-out: %w", err)
 	}
-	return nil
+	stored, ok := res.(string)
+	if !ok {
+		return nil // 1: applied
+	}
+	se := &mensatek.ConsentSupersededError{Phone: phone, OptedOut: optedOut, At: t, Stored: mensatek.Contact{Phone: phone}}
+	if err := parseConsent(stored, &se.Stored); err != nil {
+		return fmt.Errorf("redisstore: set opt-out: the consent of %s: %w", phone, err)
+	}
+	return se
 }
 
 // Contacts returns what the store knows of each phone, keyed by phone; a phone it knows nothing

@@ -93,7 +93,7 @@ func exitCode(err error) int {
 		return exitValidation
 	case errors.As(err, &aerr), errors.As(err, &rerr):
 		return exitAPI
-	case errors.As(err, &local):
+	case errors.As(err, &local), errors.Is(err, mensatek.ErrConsentSuperseded):
 		return exitFailure
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

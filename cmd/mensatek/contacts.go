@@ -157,8 +157,11 @@ func loadFileContacts(path string) (*fileContacts, error) {
 		if at.IsZero() {
 			at = time.Unix(0, 0).UTC() // older than any change made since
 		}
-		if err := fc.mem.SetOptOut(context.Background(), phone, true, at, source); err != nil {
-			return nil, err
+		err = fc.mem.SetOptOut(context.Background(), phone, true, at, source)
+		switch {
+		case errors.Is(err, mensatek.ErrConsentSuperseded): // a phone listed again: its newest row stays
+		case err != nil:
+			return nil, invalid("--contacts", "%s line %d: %s", path, line, oneLine(err))
 		}
 	}
 	return fc, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -33,6 +34,13 @@ func TestOptoutCommand(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[0], "34600000001\t"))
 	assert.True(t, strings.HasSuffix(lines[1], "\tcall-center"))
 
+	// An opt-in must come more than ConsentOrderMargin after the opt-out: it says so.
+	h.reset()
+	r = h.run(ctx, "optout", "remove", "34600000001", "--contacts", store)
+	assertFailed(t, r, exitFailure, "not recorded")
+	assert.Contains(t, r.stderr, "more than 2m0s newer")
+	// With the opt-out an hour old, it is recorded.
+	backdate(t, store, time.Hour)
 	h.reset()
 	r = h.run(ctx, "optout", "remove", "34600000001", "--contacts", store)
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -59,6 +67,25 @@ func TestOptoutCommand(t *testing.T) {
 		h.reset()
 		assertFailed(t, h.run(ctx, tc.args...), tc.code, tc.want)
 	}
+}
+
+// backdate moves every opt-out of the contacts file path d into the past.
+func backdate(t *testing.T, path string, d time.Duration) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	require.NoError(t, err)
+	for _, row := range rows[1:] {
+		at, err := time.Parse(time.RFC3339, row[1])
+		require.NoError(t, err)
+		row[1] = at.Add(-d).Format(time.RFC3339)
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	require.NoError(t, w.WriteAll(rows))
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
 }
 
 // A list of phones exported from elsewhere, without a header, is a contact store too.
@@ -97,6 +124,7 @@ func TestCampaignSkipsOptedOut(t *testing.T) {
 
 	// The customer opts back in; --resume checks the opted-out rows again and sends them.
 	h.reset()
+	backdate(t, store, time.Hour) // an opt-in comes more than ConsentOrderMargin after the opt-out
 	r = h.run(context.Background(), "optout", "remove", phone(2), "--contacts", store)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--contacts", store, "--resume", resultsOf(path))
@@ -164,4 +192,20 @@ func TestListenRecordsOptOuts(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, []string{phone(2)}, sentPhones(srv))
 	var _ mensatek.ContactStore = fc
+}
+
+// A phone listed twice keeps its newest row; a time no store keeps names its line.
+func TestContactsFileRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bajas.csv")
+	require.NoError(t, os.WriteFile(path, []byte("phone,opted_out_at,source\n34600000001,2026-01-02T00:00:00Z,new\n34600000001,2026-01-01T00:00:00Z,old\n"), 0o600))
+	fc, err := loadFileContacts(path)
+	require.NoError(t, err)
+	got, err := fc.Contacts(context.Background(), []string{"34600000001"})
+	require.NoError(t, err)
+	assert.Equal(t, "new", got["34600000001"].ConsentSource)
+
+	require.NoError(t, os.WriteFile(path, []byte("34600000001,2300-01-01T00:00:00Z,future\n"), 0o600))
+	_, err = loadFileContacts(path)
+	require.ErrorContains(t, err, "line 1")
+	require.ErrorContains(t, err, "after now")
 }
