@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -119,4 +120,20 @@ func TestFakeTemplatesFileErrors(t *testing.T) {
 	h := newHarness(t, nil)
 	missing := filepath.Join(t.TempDir(), "nope.json")
 	assertFailed(t, h.run(context.Background(), "fake", "--templates", missing), exitUsage, "reading --templates", "nope.json")
+}
+
+// The README's example of a --templates file loads.
+func TestReadmeTemplatesFileLoads(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "`mensatek fake --templates FILE` adds")
+	require.True(t, ok, "the README documents --templates")
+	_, block, ok := strings.Cut(section, "```json\n")
+	require.True(t, ok)
+	block, _, _ = strings.Cut(block, "```")
+	list, err := readTemplates("--templates", writeTemplates(t, block))
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "order_shipped", list[0].Name)
+	assert.Len(t, list[0].Variables, 3)
 }
