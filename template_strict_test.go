@@ -2,6 +2,7 @@ package mensatek
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -150,4 +151,30 @@ func TestSendCheckedRefusesUnknownVariables(t *testing.T) {
 	fields, _ := problemsOf(t, err)
 	assert.Equal(t, []string{"To[1].Vars[Cupon]"}, fields)
 	assert.Zero(t, ts.sends.Load(), "a send left")
+}
+
+// BenchmarkTemplateValidate10k validates a 10,000-recipient campaign of the reference's
+// template: keyed by Campo, and with half giving Producto by its display name (sent under its
+// Campo, on new maps).
+func BenchmarkTemplateValidate10k(b *testing.B) {
+	for _, byName := range []bool{false, true} {
+		b.Run(map[bool]string{false: "campo", true: "half-by-name"}[byName], func(b *testing.B) {
+			d := refDetails()
+			to := make([]Recipient, 10000)
+			for i := range to {
+				to[i] = goodRecipient(fmt.Sprintf("346%08d", i))
+				if byName && i%2 == 1 {
+					to[i].Vars["Producto"] = to[i].Vars["Valor-URL-Boton-0"]
+					delete(to[i].Vars, "Valor-URL-Boton-0")
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := d.bind(to); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
