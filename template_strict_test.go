@@ -3,6 +3,7 @@ package mensatek
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -177,4 +178,42 @@ func BenchmarkTemplateValidate10k(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bind sends the caller's slice when nothing changes, and otherwise a copy whose changed
+// recipients have new maps; the recipient's own Name also goes under a Campo that is not Nombre.
+func TestTemplateBindCopiesOnlyWhatChanges(t *testing.T) {
+	t.Parallel()
+	to := []Recipient{goodRecipient("34600000001"), goodRecipient("34600000002")}
+	out, err := refDetails().bind(to)
+	require.NoError(t, err)
+	assert.Same(t, &to[0], &out[0], "nothing to change: the caller's slice")
+
+	d := &TemplateDetails{
+		TemplateInfo: TemplateInfo{Name: "t", Verified: true},
+		Variables: []TemplateVariable{
+			{Index: 1, Name: "Destinatario", Field: "Telefono", Format: FormatPhone},
+			{Index: 2, Name: "Nombre", Field: "Variable_Nombre", Format: FormatText},
+			{Index: 3, Name: "Pedido", Format: FormatText}, // no Campo: its Nombre is its key
+		},
+	}
+	to = []Recipient{
+		{Phone: "34600000001", Name: "Ana", Vars: map[string]string{"pedido": "A-1"}},
+		{Phone: "34600000002", Vars: map[string]string{"Variable_Nombre": "Luis", "Pedido": "A-2"}},
+	}
+	out, err = d.bind(to)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"pedido": "A-1", "Variable_Nombre": "Ana"}, out[0].Vars)
+	assert.Equal(t, map[string]string{"pedido": "A-1"}, to[0].Vars, "the caller's map is untouched")
+	assert.Equal(t, to[1], out[1])
+
+	// A key of any length costs little: no edit distance past 64 characters.
+	long := strings.Repeat("x", 100000)
+	_, reasons := problemsOf(t, d.Validate(Recipient{Phone: "34600000001", Name: "Ana", Vars: map[string]string{"Pedido": "A", long: "1"}}))
+	assert.Contains(t, reasons["To[0].Vars["+long+"]"], "its variables are Variable_Nombre (Nombre), Pedido")
+	assert.Less(t, len(reasons["To[0].Vars["+long+"]"]), 300, "the reason quotes the start of the key")
+	assert.Equal(t, -1, nameDistance(long, "Pedido"))
+	assert.Equal(t, 0, nameDistance("VALOR url boton 0", "Valor-URL-Boton-0"))
+	assert.Equal(t, 1, nameDistance("Pedid", "Pedido"))
+	assert.Equal(t, -1, nameDistance("Cupon", "Pedido"))
 }

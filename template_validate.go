@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
 // VariableFormat is the kind of value a template variable takes (Formato). A value the SDK does
@@ -384,7 +386,7 @@ func (b *binder) keyProblem(k string) string {
 	}
 	switch {
 	case refs.count() == 0:
-		reason := fmt.Sprintf("template %q has no variable %q", d.Name, k)
+		reason := fmt.Sprintf("template %q has no variable %q", d.Name, wire.Excerpt([]byte(k), 80))
 		if near := b.nearest(k); near != "" {
 			return reason + "; did you mean " + near + "?"
 		}
@@ -397,7 +399,7 @@ func (b *binder) keyProblem(k string) string {
 		if len(refs.byName) > 0 {
 			parts = append(parts, "the Nombre of "+numbers(refs.byName))
 		}
-		return fmt.Sprintf("%q is ambiguous in template %q: %s; give the Campo of the one you mean", k, d.Name, strings.Join(parts, " and "))
+		return fmt.Sprintf("%q is ambiguous in template %q: %s; give the Campo of the one you mean", wire.Excerpt([]byte(k), 80), d.Name, strings.Join(parts, " and "))
 	}
 	i := refs.only()
 	v := d.Variables[i]
