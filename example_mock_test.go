@@ -83,13 +83,20 @@ func TestNotifyShipped(t *testing.T) {
 
 // The README's testify section is code from this file, line for line.
 func TestReadmeTestifySectionIsInThisFile(t *testing.T) {
+	readmeSectionIsIn(t, "### Mocking an interface with testify", "example_mock_test.go")
+}
+
+// readmeSectionIsIn checks that every line of the first Go block under the README's heading is
+// in file, so the README's copy of a test cannot rot.
+func readmeSectionIsIn(t *testing.T, heading, file string) {
+	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
-	self, err := os.ReadFile("example_mock_test.go")
+	self, err := os.ReadFile(file)
 	require.NoError(t, err)
 	section := string(readme)
-	start := strings.Index(section, "### Mocking an interface with testify")
-	require.GreaterOrEqual(t, start, 0, "the README has no testify section")
+	start := strings.Index(section, heading+"\n")
+	require.GreaterOrEqual(t, start, 0, "the README has no section %q", heading)
 	section = section[start:]
 	begin := strings.Index(section, "```go\n")
 	require.GreaterOrEqual(t, begin, 0)
@@ -99,6 +106,6 @@ func TestReadmeTestifySectionIsInThisFile(t *testing.T) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		require.Contains(t, string(self), line, "a README line that is not in example_mock_test.go")
+		require.Contains(t, string(self), line, "a README line that is not in %s", file)
 	}
 }

@@ -181,11 +181,15 @@ func (c *Client) TemplateByName(ctx context.Context, name string) (*TemplateDeta
 
 // SendChecked sends like [Client.Send], but first checks a [Template] message against the
 // template's variables ([Client.TemplateByName], then [TemplateDetails.Validate]), so a campaign
-// that would fail fails before it costs anything: a missing or malformed variable with
-// [ValidationErrors], an unknown template with [ErrTemplateNotFound], one not approved with
-// [ErrTemplateNotApproved]. A malformed request (a bad phone, no recipient) is found first,
-// before the template is fetched, and comes alone, as ValidationErrors holding that one
-// mistake. Other message types are sent as by Send.
+// that would fail fails before it costs anything: a missing or malformed variable, or a Vars key
+// the template does not have, with [ValidationErrors]; an unknown template with
+// [ErrTemplateNotFound], one not approved with [ErrTemplateNotApproved]. A malformed request (a
+// bad phone, no recipient) is found first, before the template is fetched, and comes alone, as
+// ValidationErrors holding that one mistake. Other message types are sent as by Send.
+//
+// A variable given by its display name (Vars["Producto"]) is sent under its Campo
+// ("Valor-URL-Boton-0"), the only name the live API knows. The caller's request is not
+// modified: what is sent is a copy, with new Vars maps for the recipients that change.
 func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult, error) {
 	var name string
 	switch m := req.Message.(type) {
@@ -211,7 +215,7 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Validate(req.To...); err != nil {
+	if req.To, err = d.bind(req.To); err != nil { // req is our copy; bind copies what it changes
 		return nil, err
 	}
 	return c.Send(ctx, req)

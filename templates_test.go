@@ -257,7 +257,7 @@ func TestTemplateDetailsValidate(t *testing.T) {
 		{"variable 1 is the phone: malformed", refDetails(), []Recipient{with(func(r *Recipient) { r.Phone = "600" })}, "To[0].Phone"},
 		{"missing variable by Field", refDetails(), []Recipient{with(func(r *Recipient) { delete(r.Vars, "Variable_Cabecera_image") })}, "To[0].Vars[Variable_Cabecera_image]"},
 		{"blank variable", refDetails(), []Recipient{with(func(r *Recipient) { r.Vars["Variable_Cabecera_image"] = "  " })}, "To[0].Vars[Variable_Cabecera_image]"},
-		{"missing name", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "" })}, "To[0].Vars[Nombre]"},
+		{"missing name", refDetails(), []Recipient{with(func(r *Recipient) { r.Name = "" })}, "To[0].Name"},
 		{"image URL not a URL", refDetails(), []Recipient{with(func(r *Recipient) { r.Vars["Variable_Cabecera_image"] = "banner.jpg" })}, "To[0].Vars[Variable_Cabecera_image]"},
 		{"button URL not http", refDetails(), []Recipient{with(func(r *Recipient) { r.Vars["Valor-URL-Boton-0"] = "ftp://x/y" })}, "To[0].Vars[Valor-URL-Boton-0]"},
 		{"bad value found by Name", refDetails(), []Recipient{with(func(r *Recipient) {
@@ -315,7 +315,7 @@ func TestValidationErrorsRange(t *testing.T) {
 	for _, ve := range verrs {
 		fields = append(fields, ve.Field)
 	}
-	assert.Equal(t, []string{"To[1].Name", "To[1].Vars[Variable_Cabecera_image]", "To[2].Phone", "To[2].Vars[Nombre]",
+	assert.Equal(t, []string{"To[1].Name", "To[1].Vars[Variable_Cabecera_image]", "To[2].Phone", "To[2].Name",
 		"To[2].Vars[Variable_Cabecera_image]", "To[2].Vars[Valor-URL-Boton-0]"}, fields)
 	assert.Equal(t, len(verrs), strings.Count(err.Error(), "\n")+1, "one line per problem")
 	var first *ValidationError
@@ -421,7 +421,7 @@ func TestTemplateDetailsValidateRecipient(t *testing.T) {
 	err := d.ValidateRecipient(Recipient{Phone: "34600000001"})
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "Vars[Nombre]", ve.Field)
+	assert.Equal(t, "Name", ve.Field)
 	r := goodRecipient("34600000001")
 	r.Name = "José\nMuñoz"
 	err = d.ValidateRecipient(r)

@@ -47,6 +47,24 @@
 // of message a customer can send ([InboundText], [InboundImage], [InboundButtonReply],
 // [InboundFlowReply], ... and [StatusChange]) and deliver it with [DeliverWebhook].
 //
+// Tests that stub the API's HTTP calls themselves (with httpmock or any transport mock) answer
+// them with the fake's own reply bodies: [SendReply], [ResultReply], [TemplatesReply],
+// [TemplateVariablesReply] and [ErrorReply]. A checked send (mensatek.Client.SendChecked) calls
+// GetPlantillasWhatsapp and GetVariablesPlantillaWhatsapp before EnviarWHATSAPP, so stub all
+// three:
+//
+//	mt := httpmock.NewMockTransport()
+//	welcome := mensatektest.ReferenceTemplates()[0] // or a mensatek.TemplateDetails of your own
+//	mt.RegisterResponder("POST", mensatek.DefaultBaseURL+"GetPlantillasWhatsapp",
+//		httpmock.NewStringResponder(200, mensatektest.TemplatesReply(welcome)))
+//	mt.RegisterResponder("POST", mensatek.DefaultBaseURL+"GetVariablesPlantillaWhatsapp",
+//		httpmock.NewStringResponder(200, mensatektest.TemplateVariablesReply(welcome)))
+//	mt.RegisterResponder("POST", mensatek.DefaultBaseURL+"EnviarWHATSAPP",
+//		httpmock.NewStringResponder(200, mensatektest.SendReply(mensatek.SendResult{MessageID: 7, Sent: 1})))
+//	client, err := mensatek.NewClient("user", "token", mensatek.WithHTTPClient(&http.Client{Transport: mt}))
+//
+// A media download answers the file itself (its bytes, with its Content-Type), or an ErrorReply.
+//
 // Faults are queued per operation: each call of the operation takes the oldest one, so calling
 // FailNext twice fails the next two calls, and faults of other operations wait for their own
 // calls. [Server.Calls] counts every request of an operation that reached the fake, including

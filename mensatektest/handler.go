@@ -176,6 +176,14 @@ func (s *Server) checkAuth(r *http.Request) string {
 
 // writeJSON answers a one-element JSON array holding fields, in order, all as strings.
 func writeJSON(w http.ResponseWriter, status int, fields ...kv) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(encodeReply(fields))
+}
+
+// encodeReply writes a reply as the API does: a one-element JSON array holding fields, in
+// order, all as strings.
+func encodeReply(fields []kv) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, "[{"...)
 	for i, f := range fields {
@@ -186,10 +194,7 @@ func writeJSON(w http.ResponseWriter, status int, fields ...kv) {
 		b = append(b, ':')
 		b = appendString(b, f.v)
 	}
-	b = append(b, "}]"...)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
+	return append(b, "}]"...)
 }
 
 // writeError answers Res res with the Error text and the current balance.

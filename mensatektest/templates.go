@@ -62,6 +62,26 @@ func referenceTemplates() []mensatek.TemplateDetails {
 // (mensatek.WithTemplateCacheTTL): add them before its first call, or call its
 // ForgetTemplates after.
 func (s *Server) AddTemplate(t mensatek.TemplateDetails) string {
+	t = withDefaults(t)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.ID == "" {
+		highest := int64(572863982585984)
+		for id := range s.templates {
+			if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > highest {
+				highest = n
+			}
+		}
+		t.ID = strconv.FormatInt(highest+1, 10)
+	}
+	s.templates[t.ID] = t
+	return t.ID
+}
+
+// withDefaults gives t what AddTemplate promises: its variables numbered, with the phone as
+// variable 1, default language, category, parameter format and status, Verified set from Status.
+// The caller's Variables are not modified.
+func withDefaults(t mensatek.TemplateDetails) mensatek.TemplateDetails {
 	vars := slices.Clone(t.Variables)
 	sort.SliceStable(vars, func(i, j int) bool {
 		a, b := vars[i].Index, vars[j].Index
@@ -90,20 +110,7 @@ func (s *Server) AddTemplate(t mensatek.TemplateDetails) string {
 		t.Status = "APPROVED"
 	}
 	t.Verified = strings.EqualFold(string(t.Status), "APPROVED")
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t.ID == "" {
-		highest := int64(572863982585984)
-		for id := range s.templates {
-			if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > highest {
-				highest = n
-			}
-		}
-		t.ID = strconv.FormatInt(highest+1, 10)
-	}
-	s.templates[t.ID] = t
-	return t.ID
+	return t
 }
 
 func isPhoneVariable(v mensatek.TemplateVariable) bool {
@@ -170,7 +177,11 @@ func has(f params, name string) bool {
 func (s *Server) listTemplates() []kv {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := s.sortedTemplates()
+	return append(templatesFields(s.sortedTemplates()), kv{"Cred", formatNumber(s.credits)})
+}
+
+// templatesFields is GetPlantillasWhatsapp's reply listing list, without Cred.
+func templatesFields(list []mensatek.TemplateDetails) []kv {
 	b := []byte("{\n")
 	for i, t := range list {
 		if i > 0 {
@@ -193,7 +204,6 @@ func (s *Server) listTemplates() []kv {
 		{"Res", "1"},
 		{"Total", strconv.Itoa(len(list))},
 		{"Plantillas", overEscape(string(b))},
-		{"Cred", formatNumber(s.credits)},
 	}
 }
 
@@ -209,6 +219,11 @@ func (s *Server) templateVariables(f params) []kv {
 	if !ok {
 		return invalidFields(s.credits, "template %q does not exist", id)
 	}
+	return append(variablesFields(t), kv{"Cred", formatNumber(s.credits)})
+}
+
+// variablesFields is GetVariablesPlantillaWhatsapp's reply describing t, without Cred.
+func variablesFields(t mensatek.TemplateDetails) []kv {
 	b := []byte("{\n")
 	for i, v := range t.Variables {
 		if i > 0 {
@@ -235,7 +250,6 @@ func (s *Server) templateVariables(f params) []kv {
 		{"FormatoParametros", string(t.ParameterFormat)},
 		{"Total", strconv.Itoa(len(t.Variables))},
 		{"Variables", overEscape(string(b))},
-		{"Cred", formatNumber(s.credits)},
 	}
 }
 

@@ -29,6 +29,7 @@ func runFake(ctx context.Context, args []string, s *sys) int {
 	token := fs.String("token", "", "API `token` the fake accepts (default: random)")
 	creds := fs.Float64("credits", mensatektest.DefaultCredits, "the account's starting credits")
 	jsonOut := fs.Bool("json", false, "print the address and credentials as one JSON line")
+	templatesPath := fs.String("templates", "", "JSON `file` of extra templates, in the shape mensatektest's AddTemplate takes (see --help)")
 	pos, code, done := s.parse(name, fs, helpText{
 		usage: "fake [--addr 127.0.0.1:8080] [--user U --token T] [flags]",
 		about: `Runs a fake of the Mensatek API (package mensatektest) until Ctrl-C, and prints its URL and
@@ -36,9 +37,17 @@ the credentials it accepts, so that tests in any language can use it. It behaves
 service: it checks Basic auth, refuses bad parameters with Res -3, numbers sends, spends
 credits, and knows the templates customer_welcome (approved) and appointment_reminder (not
 approved). Its state lives in memory and is lost when it stops. Fixed --user and --token let
-a test suite hard-code them.`,
+a test suite hard-code them.
+
+--templates adds templates from a JSON array in the shape mensatektest's AddTemplate takes
+(mensatek.TemplateDetails as encoding/json writes it), with its defaults: Language es,
+Category UTILITY, Status APPROVED, the phone added as variable 1:
+  [{"Name": "order_shipped", "Language": "en", "Variables": [
+     {"Name": "Pedido", "Field": "Pedido", "Location": "BODY", "Format": "TEXTO"}]}]
+A template with the ID of another replaces it.`,
 		example: `mensatek fake --addr 127.0.0.1:8080 --user ci --token ci-secret
-mensatek fake --addr 127.0.0.1:0 --json     # {"url":"http://127.0.0.1:41234/v7/","user":...}`,
+mensatek fake --addr 127.0.0.1:0 --json     # {"url":"http://127.0.0.1:41234/v7/","user":...}
+mensatek fake --templates testdata/templates.json`,
 	}, args)
 	if done {
 		return code
@@ -56,6 +65,13 @@ mensatek fake --addr 127.0.0.1:0 --json     # {"url":"http://127.0.0.1:41234/v7/
 	if *creds < 0 {
 		return s.fail(name, usagef("--credits cannot be negative"))
 	}
+	var extra []mensatek.TemplateDetails
+	if *templatesPath != "" {
+		var err error
+		if extra, err = readTemplates("--templates", *templatesPath); err != nil {
+			return s.fail(name, err)
+		}
+	}
 	srv, err := mensatektest.NewServerAt(*addr, opts...)
 	if err != nil {
 		if strings.Contains(err.Error(), "WithCredentials") {
@@ -65,6 +81,7 @@ mensatek fake --addr 127.0.0.1:0 --json     # {"url":"http://127.0.0.1:41234/v7/
 	}
 	defer srv.Close()
 	srv.SetCredits(*creds)
+	loaded := templateNames(srv, extra)
 	u, _ := url.Parse(srv.URL)
 	if *jsonOut {
 		if err := writeJSON(s.stdout, fakeJSON{URL: srv.URL, User: srv.APIUser, Token: srv.APIToken, Addr: u.Host, Credits: *creds}); err != nil {
@@ -77,12 +94,34 @@ mensatek fake --addr 127.0.0.1:0 --json     # {"url":"http://127.0.0.1:41234/v7/
 In another shell:
   export MENSATEK_BASE_URL=%s MENSATEK_API_USER=%s MENSATEK_API_TOKEN=%s
 `, srv.URL, srv.APIUser, srv.APIToken, srv.URL, shellQuote(srv.APIUser), shellQuote(srv.APIToken))
+		if len(extra) > 0 {
+			fmt.Fprintf(s.stdout, "Templates: %s (%d from %s)\n", strings.Join(loaded, ", "), len(extra), *templatesPath)
+		}
 	}
 	if s.listening != nil {
 		s.listening(u.Host)
 	}
 	<-ctx.Done()
 	return exitOK
+}
+
+// templateNames adds extra to srv and returns the names of every template it knows: the
+// reference's (less those extra replaced by ID), then extra's, in order.
+func templateNames(srv *mensatektest.Server, extra []mensatek.TemplateDetails) []string {
+	ids := map[string]bool{}
+	for _, t := range extra {
+		ids[srv.AddTemplate(t)] = true
+	}
+	var names []string
+	for _, t := range mensatektest.ReferenceTemplates() {
+		if !ids[t.ID] {
+			names = append(names, t.Name)
+		}
+	}
+	for _, t := range extra {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

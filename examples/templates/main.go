@@ -59,7 +59,8 @@ func run(ctx context.Context, client *mensatek.Client, id, name, to string, valu
 		}
 		r := mensatek.Recipient{Phone: to, Vars: values}
 		// SendTemplateChecked fetches the template's variables (cached) and refuses, before
-		// sending, a template that is not approved or a recipient missing a variable.
+		// sending, a template that is not approved, a recipient missing a variable, or a variable
+		// the template does not have (with a "did you mean" when one is close).
 		res, err := client.SendTemplateChecked(ctx, name, r)
 		if err != nil {
 			return err
