@@ -147,3 +147,46 @@ func ExampleParseWebhook() {
 	// Output:
 	// INPUT 10573758 34600000001 text Hi, where is my order?
 }
+
+// Which failures may be retried as they are: ErrNotSent says nothing reached the API;
+// ErrOutcomeUnknown says a send may have happened. An error never matches both.
+func ExampleErrNotSent() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+	ctx := context.Background()
+
+	classify := func(err error) string {
+		switch {
+		case err == nil:
+			return "sent"
+		case errors.Is(err, mensatek.ErrNotSent):
+			return "not sent: safe to retry once the cause is fixed"
+		case errors.Is(err, mensatek.ErrOutcomeUnknown):
+			return "maybe sent: check the delivery reports before sending again"
+		default:
+			return "refused by the API: " + err.Error()
+		}
+	}
+
+	_, err := client.SendText(ctx, "600", "a phone too short") // a *ValidationError
+	fmt.Println(classify(err))
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = client.SendText(cancelled, "34600000001", "hola")
+	fmt.Println(classify(err))
+
+	fake.DropNext(mensatek.OpSend) // the server reads the request, then hangs up
+	_, err = client.SendText(ctx, "34600000001", "hola")
+	fmt.Println(classify(err))
+
+	fake.FailNext(mensatek.OpSend, mensatek.CodeInsufficientCredits, "Sin créditos")
+	_, err = client.SendText(ctx, "34600000001", "hola")
+	fmt.Println(classify(err))
+	// Output:
+	// not sent: safe to retry once the cause is fixed
+	// not sent: safe to retry once the cause is fixed
+	// maybe sent: check the delivery reports before sending again
+	// refused by the API: mensatek: send: API error -2 (not enough credits): Sin créditos
+}
