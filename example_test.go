@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/mensatek-go/mensatek"
@@ -22,6 +23,35 @@ func ExampleNewClient() {
 	fmt.Println(client) // never shows the credentials
 	// Output:
 	// mensatek.Client{BaseURL: "https://api.mensatek.com/v7/", credentials: [REDACTED]}
+}
+
+func ExampleNewClientFromEnv() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	// In your shell, as `mensatek fake` prints it:
+	//   export MENSATEK_BASE_URL=... MENSATEK_API_USER=... MENSATEK_API_TOKEN=...
+	// Without MENSATEK_BASE_URL, the client calls the API (DefaultBaseURL).
+	for k, v := range map[string]string{"MENSATEK_BASE_URL": fake.URL, "MENSATEK_API_USER": fake.APIUser, "MENSATEK_API_TOKEN": fake.APIToken} {
+		os.Setenv(k, v)
+		defer os.Unsetenv(k)
+	}
+
+	client, err := mensatek.NewClientFromEnv(mensatek.WithTimeout(10 * time.Second))
+	if err != nil {
+		log.Fatal(err) // names the variable that is missing
+	}
+	res, err := client.SendText(context.Background(), "34600000001", "hola")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sent", res.Sent, "through the fake:", client.BaseURL() == fake.URL)
+
+	os.Unsetenv("MENSATEK_API_TOKEN")
+	_, err = mensatek.NewClientFromEnv()
+	fmt.Println(err)
+	// Output:
+	// sent 1 through the fake: true
+	// mensatek: NewClientFromEnv: no credentials: MENSATEK_API_TOKEN is not set
 }
 
 func ExampleClient_SendText() {

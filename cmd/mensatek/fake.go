@@ -76,6 +76,7 @@ mensatek fake --addr 127.0.0.1:0 --json     # {"url":"http://127.0.0.1:41234/v7/
   API token: %s
 In another shell:
   export MENSATEK_BASE_URL=%s MENSATEK_API_USER=%s MENSATEK_API_TOKEN=%s
+then run mensatek commands; in Go, mensatek.NewClientFromEnv() reads the same variables.
 `, srv.URL, srv.APIUser, srv.APIToken, srv.URL, shellQuote(srv.APIUser), shellQuote(srv.APIToken))
 	}
 	if s.listening != nil {
