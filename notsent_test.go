@@ -318,9 +318,12 @@ func (brokenContacts) Contacts(context.Context, []string) (map[string]Contact, e
 func reachedPaths() []failurePath {
 	var paths []failurePath
 	ctx := context.Background()
-	mutating := map[string]func(c *Client) error{
-		"send": func(c *Client) error { _, err := c.SendText(ctx, "34600000001", "hola"); return err },
-		"account status": func(c *Client) error {
+	mutating := map[string]func(ctx context.Context, c *Client) error{
+		"send": func(ctx context.Context, c *Client) error {
+			_, err := c.SendText(ctx, "34600000001", "hola")
+			return err
+		},
+		"account status": func(ctx context.Context, c *Client) error {
 			_, err := c.SetAccountStatus(ctx, "hola")
 			return err
 		},
@@ -328,26 +331,38 @@ func reachedPaths() []failurePath {
 	for _, tt := range []struct {
 		name    string
 		handler http.HandlerFunc
-		opts    []Option
 	}{
-		{"5xx without Res", status(500, `{"Error":"database down"}`), nil},
-		{"truncated reply", status(200, `[{"Res":"1","idMensaje":"12`), nil},
-		{"connection dropped after the request", hangUp, nil},
-		{"timeout after the request was written", nil, []Option{WithTimeout(time.Second)}},
+		{"5xx without Res", status(500, `{"Error":"database down"}`)},
+		{"truncated reply", status(200, `[{"Res":"1","idMensaje":"12`)},
+		{"connection dropped after the request", hangUp},
 	} {
 		for name, call := range mutating {
 			paths = append(paths, failurePath{name: "outcome unknown: " + tt.name + ": " + name, want: ErrOutcomeUnknown, reached: true,
 				err: func(t *testing.T) error {
-					fx := setup(t, tt.opts...)
-					h := tt.handler
-					if h == nil {
-						h = slowHandler(t)
-					}
-					fx.handle("EnviarWHATSAPP", h)
-					fx.handle("CambiarEstadoWhatsapp", h)
-					return call(fx.client)
+					fx := setup(t)
+					fx.handle("EnviarWHATSAPP", tt.handler)
+					fx.handle("CambiarEstadoWhatsapp", tt.handler)
+					return call(ctx, fx.client)
 				}})
 		}
+	}
+	// The context ends once the server has the request: no timing involved.
+	for name, call := range mutating {
+		paths = append(paths, failurePath{name: "outcome unknown: context ended after the request arrived: " + name, want: ErrOutcomeUnknown,
+			reached: true, err: func(t *testing.T) error {
+				fx := setup(t)
+				cctx, cancel := context.WithCancel(ctx)
+				h := func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					cancel()
+					<-r.Context().Done()
+				}
+				fx.handle("EnviarWHATSAPP", h)
+				fx.handle("CambiarEstadoWhatsapp", h)
+				err := call(cctx, fx.client)
+				assert.ErrorIs(t, err, context.Canceled)
+				return err
+			}})
 	}
 	paths = append(paths, failurePath{name: "outcome unknown: accepted send with an unreadable field", want: ErrOutcomeUnknown, reached: true,
 		err: func(t *testing.T) error {
