@@ -46,9 +46,9 @@ var (
 // TemplateError is a template that cannot be sent, as the API's template list or the template's
 // details say: one the account does not have, or one not approved. It matches
 // [ErrTemplateNotFound] or [ErrTemplateNotApproved]. It is not a [*ValidationError], since it was
-// learned from the server; it is still found before the send itself leaves, so a checked send
-// ([Client.SendChecked]) returns it marked with [ErrNotSent]. From [Client.TemplateByName] alone,
-// an answer of the API, it does not match ErrNotSent.
+// learned from the server; it is still found before the send itself leaves, so one a checked send
+// ([Client.SendChecked]) returns matches [ErrNotSent]. One from [Client.TemplateByName] or
+// [TemplateDetails.Validate] alone, which send nothing, does not.
 type TemplateError struct {
 	// Name is the template's name.
 	Name string
@@ -57,7 +57,8 @@ type TemplateError struct {
 	// Available lists the names of the account's templates when Name was not found.
 	Available []string
 
-	err error // ErrTemplateNotFound or ErrTemplateNotApproved
+	err         error // ErrTemplateNotFound or ErrTemplateNotApproved
+	checkedSend bool  // returned by a checked send, whose send never left: matches ErrNotSent
 }
 
 // Error names the template and what is wrong with it.
@@ -78,6 +79,9 @@ func (e *TemplateError) Error() string {
 
 // Unwrap returns the sentinel the error matches.
 func (e *TemplateError) Unwrap() error { return e.err }
+
+// Is reports whether target is [ErrNotSent] for an error a checked send returned.
+func (e *TemplateError) Is(target error) bool { return target == ErrNotSent && e.checkedSend }
 
 // Res codes the API documents; other negative codes exist and are kept as they come.
 const (

@@ -173,8 +173,7 @@ func notSentPaths() []failurePath {
 			_, err := ts.client.SendTemplateChecked(ctx, "no_such_template", goodRecipient("34600000001"))
 			assert.Zero(t, ts.sends.Load())
 			assert.ErrorIs(t, err, ErrTemplateNotFound)
-			var te *TemplateError
-			assert.ErrorAs(t, err, &te)
+			assert.IsType(t, &TemplateError{}, err, "returned as it was, not wrapped")
 			return err
 		}},
 		failurePath{name: "checked send: template not approved", want: ErrNotSent, err: func(t *testing.T) error {
@@ -488,6 +487,10 @@ func TestErrNotSentTypes(t *testing.T) {
 	} {
 		assert.NotErrorIs(t, err, ErrNotSent)
 	}
+	// A template error matches only from a checked send.
+	assert.NotErrorIs(t, &TemplateError{Name: "x", err: ErrTemplateNotFound}, ErrNotSent)
+	assert.ErrorIs(t, &TemplateError{Name: "x", err: ErrTemplateNotFound, checkedSend: true}, ErrNotSent)
+
 	// The marker reads as what it marks, and keeps every match of it.
 	inner := &TemplateError{Name: "x", err: ErrTemplateNotFound}
 	err := markNotSent(inner)

@@ -213,11 +213,11 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 	if err == nil {
 		err = d.Validate(req.To...)
 	}
-	var te *TemplateError
-	if errors.As(err, &te) {
-		return nil, markNotSent(err) // the template was read; the send never left
-	}
 	if err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			te.checkedSend = true // the template was read; the send never left: ErrNotSent
+		}
 		return nil, err
 	}
 	return c.Send(ctx, req)
