@@ -357,7 +357,9 @@ type outcome struct {
 // logged, classified and retried here. Each attempt posts body and hands the reply, its body
 // open, to read. It fails fast during an authentication cooldown and waits for the rate limiter
 // before each attempt. When stream is true (a download), the client's timeout bounds each wait
-// for data instead of the whole call, so a large file is not cut off while it flows.
+// for data instead of the whole call, so a large file is not cut off while it flows. It marks
+// with ErrNotSent the failures that left nothing at the API: a refusal of the limiter, or an
+// attempt that provably never left, when no earlier attempt of the call reached it.
 func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool, read func(ex *exchange) outcome) error {
 	if err := c.checkCooldown(op); err != nil {
 		return err
@@ -368,10 +370,11 @@ func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool,
 			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
 		defer cancel()
 	}
+	reached := false // an attempt may have reached the API: no error of this call is ErrNotSent
 	for n := 0; ; n++ {
 		if c.limiter != nil {
 			if err := waitLimiter(ctx, c.limiter); err != nil {
-				return fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err)
+				return notSentUnless(reached, fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err))
 			}
 		}
 		a, err := c.try(ctx, op, body, stream, read)
@@ -379,6 +382,8 @@ func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool,
 		if err == nil {
 			return nil
 		}
+		err = notSentUnless(reached || !a.neverSent, err)
+		reached = reached || !a.neverSent
 		if n >= c.retry.MaxRetries || ctx.Err() != nil || !retryable(op, a, err) {
 			return err
 		}
@@ -412,6 +417,14 @@ func (c *Client) try(ctx context.Context, op Operation, body []byte, stream bool
 	}
 	c.log(ctx, op, ex.resp.StatusCode, o.res, start, o.err)
 	return a, o.err
+}
+
+// notSentUnless marks err with ErrNotSent, unless a request of the call reached the API.
+func notSentUnless(reached bool, err error) error {
+	if reached {
+		return err
+	}
+	return markNotSent(err)
 }
 
 // readLimited reads at most limit bytes of body, drains a bounded rest and closes it.

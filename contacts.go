@@ -319,7 +319,8 @@ func WithContactClock(now func() time.Time) ContactOption {
 // several recipients are set by opts. Feed the store from your webhook with
 // [WithWebhookContacts], and from your application with [ContactStore.SetOptOut].
 //
-// A store that fails makes the send fail ("not sent"): consent is never assumed.
+// A store that fails makes the send fail with an error matching [ErrNotSent]: consent is never
+// assumed.
 func WithContacts(store ContactStore, opts ...ContactOption) Option {
 	return func(c *config) error {
 		if store == nil {
@@ -337,7 +338,7 @@ func WithContacts(store ContactStore, opts ...ContactOption) Option {
 }
 
 // ContactError is a recipient a send refused for consent: it matches [ErrOptedOut] or
-// [ErrOutsideServiceWindow].
+// [ErrOutsideServiceWindow], and [ErrNotSent], since nothing was sent to the recipient.
 type ContactError struct {
 	// Phone is the recipient's phone, normalised.
 	Phone string
@@ -368,8 +369,11 @@ func (e *ContactError) Error() string {
 	}
 }
 
-// Unwrap returns the sentinel the error matches.
+// Unwrap returns the consent sentinel the error matches.
 func (e *ContactError) Unwrap() error { return e.err }
+
+// Is reports whether target is [ErrNotSent]: a consent refusal is found before anything leaves.
+func (e *ContactError) Is(target error) bool { return target == ErrNotSent }
 
 // SkippedRecipient is a recipient a send left out, with [SkipRefusedRecipients].
 type SkippedRecipient struct {
@@ -388,7 +392,7 @@ func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []s
 	}
 	known, err := c.contacts.Contacts(ctx, phones)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("mensatek: send: not sent: reading the contact store: %w", err)
+		return nil, nil, nil, markNotSent(fmt.Errorf("mensatek: send: not sent: reading the contact store: %w", err))
 	}
 	now := cc.now()
 	var refused []error

@@ -12,7 +12,9 @@
 // [ErrAuthentication], [ErrInsufficientCredits] and [ErrInvalidRequest]. A send whose request may
 // have reached the server but got no usable answer fails with [ErrOutcomeUnknown] and is never
 // repeated automatically, since the API has no idempotency key; one that provably never left is
-// retried. Failures that are safe to repeat are retried ([RetryPolicy]); an authentication failure
+// retried. Every failure for which nothing reached the API (a local mistake, a consent refusal,
+// a context that ended first, a connection that failed before the request was written) matches
+// [ErrNotSent] instead: safe to make again as it is. No error matches both. Failures that are safe to repeat are retried ([RetryPolicy]); an authentication failure
 // is not, and starts a cooldown ([WithAuthCooldown]), so a misconfigured deployment does not get
 // blocked as spam. [WithTimeout] bounds each call, retries included.
 //

@@ -23,6 +23,18 @@ var (
 	// retried automatically, since the API has no idempotency key: check the delivery reports
 	// (webhook) or the panel before sending again.
 	ErrOutcomeUnknown = errors.New("mensatek: outcome unknown, the message may have been sent")
+	// ErrNotSent: nothing of the failed call reached the API, so nothing happened there and the
+	// call may be made again as it is (once what the error says is fixed, or later). It is
+	// matched by local mistakes ([*ValidationError], [ValidationErrors]), consent refusals
+	// ([*ContactError]) and a contact store that failed during the check, a template a checked
+	// send found missing or not approved ([*TemplateError]), a context that ended before the
+	// request left, connection failures before the request was written (DNS, connect, TLS, a
+	// timeout while connecting), the pause after an authentication failure ([WithAuthCooldown])
+	// and the limiter's refusal ([WithLimiter]). It is never matched together with
+	// [ErrOutcomeUnknown], nor by an [*APIError]: an answer of the API, a 429 included, means
+	// the request reached it. A call retried after one of its attempts reached the API does not
+	// match it either.
+	ErrNotSent = errors.New("mensatek: not sent: nothing reached the API")
 	// ErrTemplateNotFound: the account has no template of that name, as the API's template list
 	// says; the error is a [*TemplateError] listing the names there are.
 	ErrTemplateNotFound = errors.New("mensatek: template not found")
@@ -34,7 +46,9 @@ var (
 // TemplateError is a template that cannot be sent, as the API's template list or the template's
 // details say: one the account does not have, or one not approved. It matches
 // [ErrTemplateNotFound] or [ErrTemplateNotApproved]. It is not a [*ValidationError], since it was
-// learned from the server; it is still found before the send itself leaves.
+// learned from the server; it is still found before the send itself leaves, so one a checked send
+// ([Client.SendChecked]) returns matches [ErrNotSent]. One from [Client.TemplateByName] or
+// [TemplateDetails.Validate] alone, which send nothing, does not.
 type TemplateError struct {
 	// Name is the template's name.
 	Name string
@@ -43,7 +57,8 @@ type TemplateError struct {
 	// Available lists the names of the account's templates when Name was not found.
 	Available []string
 
-	err error // ErrTemplateNotFound or ErrTemplateNotApproved
+	err         error // ErrTemplateNotFound or ErrTemplateNotApproved
+	checkedSend bool  // returned by a checked send, whose send never left: matches ErrNotSent
 }
 
 // Error names the template and what is wrong with it.
@@ -64,6 +79,9 @@ func (e *TemplateError) Error() string {
 
 // Unwrap returns the sentinel the error matches.
 func (e *TemplateError) Unwrap() error { return e.err }
+
+// Is reports whether target is [ErrNotSent] for an error a checked send returned.
+func (e *TemplateError) Is(target error) bool { return target == ErrNotSent && e.checkedSend }
 
 // Res codes the API documents; other negative codes exist and are kept as they come.
 const (
@@ -161,7 +179,8 @@ func (e *ResponseError) Error() string {
 
 // ValidationError is a local mistake found before any request left the process: a missing
 // recipient, a malformed phone, a text over WhatsApp's limits, a missing template variable.
-// Several mistakes come together as [ValidationErrors]; [errors.As] finds the first.
+// Several mistakes come together as [ValidationErrors]; [errors.As] finds the first. It matches
+// [ErrNotSent].
 type ValidationError struct {
 	// Field names what is wrong, as a Go path: "To[2].Phone", "Message.Body",
 	// "To[0].Vars[Valor-URL-Boton-0]".
@@ -169,6 +188,9 @@ type ValidationError struct {
 	// Reason says why, in words.
 	Reason string
 }
+
+// Is reports whether target is [ErrNotSent]: a local mistake is found before anything leaves.
+func (e *ValidationError) Is(target error) bool { return target == ErrNotSent }
 
 // Error names the field and the reason.
 func (e *ValidationError) Error() string {
@@ -180,7 +202,7 @@ func (e *ValidationError) Error() string {
 
 // ValidationErrors is every local mistake of a request, in order: [TemplateDetails.Validate]
 // returns one for all the recipients' problems, so a caller can range over them. It is never
-// empty when returned as an error.
+// empty when returned as an error. It matches [ErrNotSent], through its mistakes.
 type ValidationErrors []*ValidationError
 
 // Error lists the mistakes, one per line.
@@ -227,3 +249,13 @@ func (e *outcomeError) Error() string {
 }
 
 func (e *outcomeError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
+
+// notSentError marks an error for which nothing reached the API. It reads as the error it marks
+// and matches ErrNotSent and everything that error matches.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string   { return e.err.Error() }
+func (e *notSentError) Unwrap() []error { return []error{ErrNotSent, e.err} }
+
+// markNotSent marks err (not nil) as a failure for which nothing reached the API.
+func markNotSent(err error) error { return &notSentError{err: err} }

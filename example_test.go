@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/mensatek-go/mensatek"
@@ -22,6 +23,35 @@ func ExampleNewClient() {
 	fmt.Println(client) // never shows the credentials
 	// Output:
 	// mensatek.Client{BaseURL: "https://api.mensatek.com/v7/", credentials: [REDACTED]}
+}
+
+func ExampleNewClientFromEnv() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	// In your shell, as `mensatek fake` prints it:
+	//   export MENSATEK_BASE_URL=... MENSATEK_API_USER=... MENSATEK_API_TOKEN=...
+	// Without MENSATEK_BASE_URL, the client calls the API (DefaultBaseURL).
+	for k, v := range map[string]string{"MENSATEK_BASE_URL": fake.URL, "MENSATEK_API_USER": fake.APIUser, "MENSATEK_API_TOKEN": fake.APIToken} {
+		os.Setenv(k, v)
+		defer os.Unsetenv(k)
+	}
+
+	client, err := mensatek.NewClientFromEnv(mensatek.WithTimeout(10 * time.Second))
+	if err != nil {
+		log.Fatal(err) // names the variable that is missing
+	}
+	res, err := client.SendText(context.Background(), "34600000001", "hola")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sent", res.Sent, "through the fake:", client.BaseURL() == fake.URL)
+
+	os.Unsetenv("MENSATEK_API_TOKEN")
+	_, err = mensatek.NewClientFromEnv()
+	fmt.Println(err)
+	// Output:
+	// sent 1 through the fake: true
+	// mensatek: NewClientFromEnv: no credentials: MENSATEK_API_TOKEN is not set
 }
 
 func ExampleClient_SendText() {
@@ -146,4 +176,47 @@ func ExampleParseWebhook() {
 	fmt.Println(ev.Direction, ev.MessageID, ev.Phone, ev.Message.Type, ev.Message.Text)
 	// Output:
 	// INPUT 10573758 34600000001 text Hi, where is my order?
+}
+
+// Which failures may be retried as they are: ErrNotSent says nothing reached the API;
+// ErrOutcomeUnknown says a send may have happened. An error never matches both.
+func ExampleErrNotSent() {
+	fake := mensatektest.NewServer()
+	defer fake.Close()
+	client := fake.Client()
+	ctx := context.Background()
+
+	classify := func(err error) string {
+		switch {
+		case err == nil:
+			return "sent"
+		case errors.Is(err, mensatek.ErrNotSent):
+			return "not sent: safe to retry once the cause is fixed"
+		case errors.Is(err, mensatek.ErrOutcomeUnknown):
+			return "maybe sent: check the delivery reports before sending again"
+		default:
+			return "refused by the API: " + err.Error()
+		}
+	}
+
+	_, err := client.SendText(ctx, "600", "a phone too short") // a *ValidationError
+	fmt.Println(classify(err))
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = client.SendText(cancelled, "34600000001", "hola")
+	fmt.Println(classify(err))
+
+	fake.DropNext(mensatek.OpSend) // the server reads the request, then hangs up
+	_, err = client.SendText(ctx, "34600000001", "hola")
+	fmt.Println(classify(err))
+
+	fake.FailNext(mensatek.OpSend, mensatek.CodeInsufficientCredits, "Sin créditos")
+	_, err = client.SendText(ctx, "34600000001", "hola")
+	fmt.Println(classify(err))
+	// Output:
+	// not sent: safe to retry once the cause is fixed
+	// not sent: safe to retry once the cause is fixed
+	// maybe sent: check the delivery reports before sending again
+	// refused by the API: mensatek: send: API error -2 (not enough credits): Sin créditos
 }

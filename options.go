@@ -17,6 +17,7 @@ type Option func(*config) error
 
 type config struct {
 	baseURL      string
+	baseURLSet   bool // by WithBaseURL: it wins over MENSATEK_BASE_URL in NewClientFromEnv
 	httpClient   *http.Client
 	timeout      time.Duration
 	endpoints    map[Operation]string
@@ -38,7 +39,7 @@ func WithBaseURL(u string) Option {
 		if err != nil {
 			return err
 		}
-		c.baseURL = norm
+		c.baseURL, c.baseURLSet = norm, true
 		return nil
 	}
 }

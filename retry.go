@@ -75,7 +75,8 @@ func WithRetryPolicy(p RetryPolicy) Option {
 const DefaultAuthCooldown = time.Minute
 
 // WithAuthCooldown sets how long, after the API refused the credentials, every call fails at
-// once with an error matching ErrAuthentication instead of reaching the API (default 1 minute;
+// once with an error matching ErrAuthentication and ErrNotSent (it wraps the earlier refusal, an
+// [*APIError]) instead of reaching the API (default 1 minute;
 // 0 turns it off). The provider treats repeated failed connections as spam and blocks them: a
 // misconfigured deployment must not keep knocking.
 func WithAuthCooldown(d time.Duration) Option {
@@ -97,7 +98,8 @@ type Limiter interface {
 }
 
 // WithLimiter makes every attempt of every call wait for l first. An error from l.Wait fails the
-// call before anything is sent, wrapping l's error. nil removes any limiter set before.
+// call before anything is sent, wrapping l's error (and matching [ErrNotSent], unless an earlier
+// attempt of the call reached the API). nil removes any limiter set before.
 // [WithRateLimit] is the in-process shortcut.
 func WithLimiter(l Limiter) Option {
 	return func(c *config) error {
@@ -248,7 +250,9 @@ func (e *authCooldownError) Error() string {
 		e.op, e.now.Sub(e.at).Round(time.Second), e.until.Format(time.TimeOnly), strings.TrimPrefix(e.cause.Error(), "mensatek: "))
 }
 
-func (e *authCooldownError) Unwrap() []error { return []error{ErrAuthentication, e.cause} }
+// Unwrap gives ErrNotSent (this call reached nothing), ErrAuthentication and the earlier call's
+// refusal, an *APIError kept for what it says.
+func (e *authCooldownError) Unwrap() []error { return []error{ErrAuthentication, ErrNotSent, e.cause} }
 
 // checkCooldown fails fast while an authentication failure is recent.
 func (c *Client) checkCooldown(op Operation) error {

@@ -62,7 +62,7 @@ func (c *Client) ForgetTemplates() {
 // returned to every waiting caller and never kept.
 func (tc *templateCache) share(ctx context.Context, key string, fetch func(ctx context.Context) (any, error)) (any, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("mensatek: template cache: not sent: %w", ctxError(ctx, err))
+		return nil, markNotSent(fmt.Errorf("mensatek: template cache: not sent: %w", ctxError(ctx, err)))
 	}
 	shared := context.WithoutCancel(ctx)
 	ch := tc.flight.DoChan(key, func() (any, error) { return fetch(shared) })
@@ -185,7 +185,9 @@ func (c *Client) TemplateByName(ctx context.Context, name string) (*TemplateDeta
 // the template does not have, with [ValidationErrors]; an unknown template with
 // [ErrTemplateNotFound], one not approved with [ErrTemplateNotApproved]. A malformed request (a
 // bad phone, no recipient) is found first, before the template is fetched, and comes alone, as
-// ValidationErrors holding that one mistake. Other message types are sent as by Send.
+// ValidationErrors holding that one mistake. Each of these errors matches [ErrNotSent]; a
+// failure to read the template is returned as the read's error ([*APIError] when the API
+// refused it). Other message types are sent as by Send.
 //
 // A variable given by its display name (Vars["Producto"]) is sent under its Campo
 // ("Valor-URL-Boton-0"), the only name the live API knows. The caller's request is not
@@ -212,10 +214,14 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 		return nil, err
 	}
 	d, err := c.TemplateByName(ctx, name)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		req.To, err = d.bind(req.To) // req is our copy; bind copies what it changes
 	}
-	if req.To, err = d.bind(req.To); err != nil { // req is our copy; bind copies what it changes
+	if err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			te.checkedSend = true // the template was read; the send never left: ErrNotSent
+		}
 		return nil, err
 	}
 	return c.Send(ctx, req)

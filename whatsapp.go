@@ -59,7 +59,8 @@ type Result struct {
 // Send sends req.Message to req.To (API function EnviarWHATSAPP). It checks the request first
 // and returns a *ValidationError before anything is sent. A send that may have reached the
 // server without a usable answer returns an error matching ErrOutcomeUnknown and is never
-// repeated: check the delivery reports before sending it again.
+// repeated: check the delivery reports before sending it again. A send that reached nothing
+// (a local mistake, a consent refusal, a connection that failed first) matches ErrNotSent.
 //
 // Send returns a result and an error together in one case only: the API accepted the send
 // (Res > 0), so the message went out, but a field of its reply could not be read. The result

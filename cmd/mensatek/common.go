@@ -242,13 +242,11 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 	return a
 }
 
-// client builds the API client from the flags and the environment.
+// client builds the API client as mensatek.NewClientFromEnv does, from the environment, with
+// the flags over it: --user and --token-file stand for MENSATEK_API_USER and MENSATEK_API_TOKEN,
+// and --base-url is an explicit WithBaseURL, which wins over MENSATEK_BASE_URL.
 func (a *apiFlags) client(s *sys, extra ...mensatek.Option) (*mensatek.Client, error) {
-	user := a.user
-	if user == "" {
-		user = s.env("MENSATEK_API_USER")
-	}
-	token := s.env("MENSATEK_API_TOKEN")
+	var token string
 	if a.tokenFile != "" {
 		b, err := os.ReadFile(a.tokenFile)
 		if err != nil {
@@ -259,23 +257,34 @@ func (a *apiFlags) client(s *sys, extra ...mensatek.Option) (*mensatek.Client, e
 			return nil, usagef("--token-file %s is empty", a.tokenFile)
 		}
 	}
-	if user == "" || token == "" {
-		return nil, usagef("no credentials: set MENSATEK_API_USER and MENSATEK_API_TOKEN, or pass --user and --token-file")
-	}
-	base := a.baseURL
-	if base == "" {
-		base = s.env("MENSATEK_BASE_URL")
+	noCredentials := false
+	getenv := func(key string) string {
+		v := s.env(key)
+		switch {
+		case key == mensatek.EnvAPIUser && a.user != "":
+			v = a.user
+		case key == mensatek.EnvAPIToken && token != "":
+			v = token
+		}
+		if (key == mensatek.EnvAPIUser || key == mensatek.EnvAPIToken) && strings.TrimSpace(v) == "" {
+			noCredentials = true
+		}
+		return v
 	}
 	opts := []mensatek.Option{
 		mensatek.WithTimeout(a.timeout),
 		mensatek.WithUserAgent("mensatek-go/" + mensatek.Version + " (cmd/mensatek)"),
 	}
-	if base != "" {
-		opts = append(opts, mensatek.WithBaseURL(base))
+	if a.baseURL != "" {
+		opts = append(opts, mensatek.WithBaseURL(a.baseURL))
 	}
-	c, err := mensatek.NewClient(user, token, append(opts, extra...)...)
+	c, err := mensatek.NewClientFromEnvFunc(getenv, append(opts, extra...)...)
 	if err != nil {
-		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "mensatek: "))
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "mensatek: "), "NewClientFromEnv: ")
+		if noCredentials {
+			msg += ", or pass --user and --token-file"
+		}
+		return nil, usagef("%s", msg)
 	}
 	return c, nil
 }

@@ -93,6 +93,7 @@ mensatek fake --templates testdata/templates.json`,
   API token: %s
 In another shell:
   export MENSATEK_BASE_URL=%s MENSATEK_API_USER=%s MENSATEK_API_TOKEN=%s
+then run mensatek commands; in Go, mensatek.NewClientFromEnv() reads the same variables.
 `, srv.URL, srv.APIUser, srv.APIToken, srv.URL, shellQuote(srv.APIUser), shellQuote(srv.APIToken))
 		if len(extra) > 0 {
 			fmt.Fprintf(s.stdout, "Templates: %s (%d from %s)\n", strings.Join(loaded, ", "), len(extra), *templatesPath)

@@ -162,6 +162,7 @@ func TestFakeText(t *testing.T) {
 	out := h.stdout.String()
 	assert.Contains(t, out, "Fake Mensatek API at http://"+addr+"/v7/")
 	assert.Contains(t, out, "export MENSATEK_BASE_URL=http://"+addr+"/v7/ MENSATEK_API_USER=test-")
+	assert.Contains(t, out, "mensatek.NewClientFromEnv() reads the same variables")
 	assert.Equal(t, exitOK, stop().code)
 }
 

@@ -26,7 +26,8 @@
 // Every command takes --help (with an example) and --json (machine-readable output). The
 // commands that call the API read the credentials from MENSATEK_API_USER and MENSATEK_API_TOKEN,
 // or from --user and --token-file, and never print them; --base-url (or MENSATEK_BASE_URL)
-// points them at another address, such as the fake's.
+// points them at another address, such as the fake's. They read the environment as
+// mensatek.NewClientFromEnv does, the flags winning over it.
 //
 // Exit codes: 0 success, 1 a local failure (a file, a port), 2 a usage mistake, 3 a local
 // validation error (nothing was sent), 4 an error answer from the API, 5 a network failure or a

@@ -152,6 +152,38 @@ func TestNoCredentials(t *testing.T) {
 	assert.Zero(t, srv.Calls(mensatek.OpTemplates))
 }
 
+// The CLI reads the environment through mensatek.NewClientFromEnvFunc: a missing variable is
+// named, and the flags win over the environment.
+func TestEnvironmentAsTheLibraryReadsIt(t *testing.T) {
+	srv, _ := newFake(t)
+	h := newHarness(t, map[string]string{"MENSATEK_API_USER": srv.APIUser})
+	r := h.api(srv, "templates")
+	assertFailed(t, r, exitUsage, "no credentials: MENSATEK_API_TOKEN is not set", "--token-file")
+	assert.NotContains(t, r.stderr, "MENSATEK_API_USER")
+
+	// MENSATEK_BASE_URL alone reaches the fake, as 'mensatek fake' tells users to set it.
+	h = newHarness(t, map[string]string{"MENSATEK_API_USER": srv.APIUser, "MENSATEK_API_TOKEN": srv.APIToken, "MENSATEK_BASE_URL": srv.URL})
+	r = h.run(context.Background(), "templates")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "customer_welcome")
+
+	// A refused MENSATEK_BASE_URL is named; --base-url wins over it.
+	h.env["MENSATEK_BASE_URL"] = "http://remote.example/v7/"
+	h.reset()
+	r = h.run(context.Background(), "templates")
+	assertFailed(t, r, exitUsage, `MENSATEK_BASE_URL: "http://remote.example/v7/" must be https`)
+	assert.NotContains(t, r.stderr, srv.APIToken)
+	r = h.api(srv, "templates")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+
+	// --user and --token-file win over the environment.
+	file := t.TempDir() + "/token"
+	require.NoError(t, writeFile(file, srv.APIToken))
+	h = newHarness(t, map[string]string{"MENSATEK_API_USER": "someone-else", "MENSATEK_API_TOKEN": "wrong"})
+	r = h.api(srv, "templates", "--user", srv.APIUser, "--token-file", file)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+}
+
 func TestTokenFileAndSecrecy(t *testing.T) {
 	srv, _ := newFake(t)
 	file := t.TempDir() + "/token"

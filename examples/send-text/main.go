@@ -2,6 +2,8 @@
 //
 //	MENSATEK_API_USER=... MENSATEK_API_TOKEN=... go run ./examples/send-text -to 34600000000 -text "Hola"
 //
+// With the variables `mensatek fake` prints (MENSATEK_BASE_URL included), it sends to the fake.
+//
 // A text can only be sent within 24 hours of the customer's last message; outside that window
 // send a template (see examples/templates).
 package main
@@ -26,9 +28,9 @@ func main() {
 		os.Exit(2)
 	}
 
-	client, err := mensatek.NewClient(os.Getenv("MENSATEK_API_USER"), os.Getenv("MENSATEK_API_TOKEN"))
+	client, err := mensatek.NewClientFromEnv()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err, "(set MENSATEK_API_USER and MENSATEK_API_TOKEN; go run ./examples/quickstart works without them)")
+		fmt.Fprintln(os.Stderr, err, "(go run ./examples/quickstart works without them)")
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -42,6 +44,9 @@ func main() {
 	case errors.As(err, &verr):
 		fmt.Fprintln(os.Stderr, "nothing sent, fix the request:", err)
 		os.Exit(3)
+	case errors.Is(err, mensatek.ErrNotSent):
+		fmt.Fprintln(os.Stderr, "nothing reached the API; safe to try again:", err)
+		os.Exit(5)
 	case errors.Is(err, mensatek.ErrOutcomeUnknown):
 		fmt.Fprintln(os.Stderr, "the message may have been sent; check the delivery reports before sending again:", err)
 		os.Exit(5)

@@ -38,9 +38,9 @@ func main() {
 	flag.Var(values, "var", "a template variable as FIELD=VALUE (repeat)")
 	flag.Parse()
 
-	client, err := mensatek.NewClient(os.Getenv("MENSATEK_API_USER"), os.Getenv("MENSATEK_API_TOKEN"))
+	client, err := mensatek.NewClientFromEnv()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err, "(set MENSATEK_API_USER and MENSATEK_API_TOKEN)")
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
