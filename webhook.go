@@ -32,12 +32,18 @@ type webhookConfig struct {
 }
 
 // WithWebhookBasicAuth requires HTTP Basic credentials, as configured in the panel; they are
-// compared in constant time, and a request without them gets 401. An empty user or password is
-// a programmer error (typically an unset environment variable, which would leave the webhook
-// open to anyone) and panics here, when the option is made, as net/http panics on a nil handler.
+// compared in constant time, and a request without them gets 401. It is one of the two
+// authentication choices [NewWebhookHandler] requires (the other is [WithoutWebhookAuth]; of
+// several, the last given counts). An empty user or password (typically an unset environment
+// variable, which would leave the webhook open to anyone) and a user containing ':' (Basic auth
+// splits user from password at the first ':', so nobody could authenticate) are programmer
+// errors and panic here, when the option is made, as net/http panics on a nil handler.
 func WithWebhookBasicAuth(user, password string) WebhookOption {
 	if user == "" || password == "" {
 		panic("mensatek: WithWebhookBasicAuth: empty user or password; the webhook would accept anyone who sends empty credentials")
+	}
+	if strings.Contains(user, ":") {
+		panic("mensatek: WithWebhookBasicAuth: the user contains ':', which HTTP Basic auth reads as the end of the user; no request could authenticate")
 	}
 	return func(c *webhookConfig) {
 		u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
@@ -46,8 +52,10 @@ func WithWebhookBasicAuth(user, password string) WebhookOption {
 }
 
 // WithoutWebhookAuth says that the handler checks no credentials: for a handler behind your
-// application's own authentication, and for tests. Anyone who can reach the URL can post
-// reports, and with [WithWebhookContacts] change a customer's consent.
+// application's own authentication, and for tests. It is one of the two authentication choices
+// [NewWebhookHandler] requires (the other is [WithWebhookBasicAuth]). Anyone who can reach the
+// URL can post reports, and with [WithWebhookContacts] change a customer's consent: a forged
+// "BAJA" silences a customer, a forged "ALTA" re-subscribes one who opted out.
 func WithoutWebhookAuth() WebhookOption {
 	return func(c *webhookConfig) { c.user, c.password, c.auth, c.authChosen = nil, nil, false, true }
 }
@@ -155,10 +163,15 @@ func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 //     another delivery of the same report is being handled ([WithWebhookLease]): if that one
 //     fails, the provider's next delivery is handled; if it succeeds, the next is answered 200.
 //
+// Authentication is an explicit choice: opts must hold [WithWebhookBasicAuth] (the credentials
+// set in the panel) or [WithoutWebhookAuth] (a handler behind your own authentication, or a
+// test), because a handler that accepts anyone lets a stranger post reports and, with
+// [WithWebhookContacts], change a customer's consent.
+//
 // Keep fn fast (hand slow work to a queue) and idempotent: a holder whose lease ran out, or a
-// crash between fn's work and the store's record of it, can make a report run twice. A nil fn is
-// a programmer error and panics here, as [http.Handle] panics on a nil handler; so do the options
-// given invalid values.
+// crash between fn's work and the store's record of it, can make a report run twice. A nil fn
+// and a missing authentication choice are programmer errors and panic here, as [http.Handle]
+// panics on a nil handler; so do the options given invalid values.
 func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...WebhookOption) http.Handler {
 	if fn == nil {
 		panic("mensatek: NewWebhookHandler: nil function")
@@ -169,6 +182,9 @@ func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...We
 		if o != nil {
 			o(&cfg)
 		}
+	}
+	if !cfg.authChosen {
+		panic("mensatek: NewWebhookHandler: no authentication chosen; pass WithWebhookBasicAuth(user, password) with the credentials set in the panel, or WithoutWebhookAuth() for a handler behind your own authentication (or in a test)")
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()

@@ -141,7 +141,7 @@ func welcome(phone string) mensatek.Recipient {
 
 func receiver(t *testing.T, store mensatek.ContactStore) string {
 	h := mensatek.NewWebhookHandler(func(context.Context, *mensatek.Event) error { return nil },
-		mensatek.WithWebhookContacts(store), mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		mensatek.WithoutWebhookAuth(), mensatek.WithWebhookContacts(store), mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
