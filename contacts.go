@@ -33,8 +33,9 @@ type Contact struct {
 	OptedOut bool
 	// ConsentAt is when the latest opt-out or opt-in happened; zero if none.
 	ConsentAt time.Time
-	// ConsentSource says what made the latest change: "keyword:BAJA" for a message the webhook
-	// read, or what your application gave to SetOptOut ("web-form", "call-center", ...).
+	// ConsentSource says what made the latest change: for a message the webhook read, what
+	// matched ("keyword:BAJA", "phrase:DARME DE BAJA", "button:STOP"); or what your application
+	// gave to SetOptOut ("web-form", "call-center", ...).
 	ConsentSource string
 }
 

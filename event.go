@@ -44,8 +44,8 @@ type Event struct {
 	// Message is the decoded Mensaje of an inbound message; nil when absent.
 	Message *InboundMessage
 	// Consent is what the message said about consent, as a handler with [WithWebhookContacts]
-	// read and recorded it before calling your function: ConsentOptedOut for an opt-out keyword
-	// (send the confirmation WhatsApp expects), ConsentOptedIn for an opt-in keyword, empty
+	// read and recorded it before calling your function: ConsentOptedOut for an opt-out keyword,
+	// phrase or button (send the confirmation WhatsApp expects), ConsentOptedIn for an opt-in, empty
 	// otherwise (and always without WithWebhookContacts).
 	Consent ConsentChange
 	// Extra holds every field this SDK does not know, by the name it came with, so nothing the

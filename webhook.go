@@ -121,11 +121,27 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 }
 
 // WithWebhookContacts records in store, for every inbound message, when the customer wrote
-// (the event's time), and reads a text that is an opt-out or opt-in keyword as one
-// ([WithWebhookConsentKeywords]; by default BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE
-// opt out and ALTA, START opt back in, matched on the whole message without regard to case,
-// accents, punctuation or surrounding spaces). It records them before your function runs, and
-// sets [Event.Consent] so your function can send the confirmation WhatsApp expects. Recording
+// (the event's time), and the consent changes messages make. It reads, without regard to case,
+// accents or punctuation:
+//   - a text that is an opt-out or opt-in keyword ([WithWebhookConsentKeywords]; by default
+//     BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE opt out and ALTA, START opt back in),
+//     whole, or in a short message (12 words at most) between courtesy words: "Baja, por
+//     favor", "stop please";
+//   - in a short message, a built-in opt-out phrase, Spanish or English ("quiero darme de
+//     baja", "no quiero recibir más mensajes", "unsubscribe me", "stop sending me messages"),
+//     unless a negation comes before it in its clause ("no me des de baja", "no quiero darme
+//     de baja"), and the few opt-in phrases ("quiero darme de alta"). The phrases are specific:
+//     "baja" alone in a sentence is not one ("mi madre está de baja"), and a longer message is
+//     never read for them;
+//   - a tapped button (a template's quick reply, a reply button, a list row) whose payload or
+//     ID, or else its text or title, is read as a short text is: a button "STOP" or "Darme de
+//     baja" opts out. A button that says only "Cancelar" (or "Cancel") does not: on a template
+//     it usually cancels an appointment or an order.
+//
+// Other messages (media captions included) change nothing. The source recorded names what
+// matched: "keyword:BAJA", "phrase:DARME DE BAJA", "button:STOP". It records them before your
+// function runs, and sets [Event.Consent] so your function can send the confirmation WhatsApp
+// expects. Recording
 // happens within the delivery's claim: a report already handled is not recorded again, and a
 // store that fails makes the handler answer 500, so the provider delivers the report again.
 // Give the same store to [WithContacts] to enforce what it records. A nil store panics here.
@@ -137,8 +153,11 @@ func WithWebhookContacts(store ContactStore) WebhookOption {
 }
 
 // WithWebhookConsentKeywords replaces the opt-out and opt-in keywords [WithWebhookContacts]
-// recognises, for example to add "NO QUIERO RECIBIR MAS MENSAJES". Each is matched as
-// [DefaultOptOutKeywords] are. A word in both lists panics here.
+// recognises, for example to add "FIN". Each is matched as [DefaultOptOutKeywords] are: as the
+// whole text or button, or between courtesy words in a short message. The built-in phrases are
+// not keywords and still apply: opt-out phrases while optOut holds a keyword, opt-in phrases
+// while optIn does; an empty optOut (or optIn) turns reading opt-outs (or opt-ins) off
+// entirely, phrases and buttons included. A word in both lists panics here.
 func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 	out, in := newKeywordSet(optOut), newKeywordSet(optIn)
 	for w := range out {
@@ -322,7 +341,8 @@ func (h *webhookHandler) run(ctx context.Context, ev *Event) error {
 	return h.call(ctx, ev)
 }
 
-// recordContact records an inbound message's time and, for a keyword, the consent change.
+// recordContact records an inbound message's time and the consent change it makes, if any
+// (keywords.go reads it).
 func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	if ev.Direction != Inbound {
 		return nil
@@ -339,19 +359,12 @@ func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	if err := h.cfg.contacts.RecordInbound(ctx, phone, at); err != nil {
 		return err
 	}
-	if ev.Message == nil || ev.Message.Type != InboundTypeText {
+	change, source := readConsent(ev.Message, h.cfg.optOut, h.cfg.optIn)
+	if change == ConsentNone {
 		return nil
 	}
-	word := normalizeKeyword(ev.Message.Text)
-	switch {
-	case h.cfg.optOut[word]:
-		ev.Consent = ConsentOptedOut
-	case h.cfg.optIn[word]:
-		ev.Consent = ConsentOptedIn
-	default:
-		return nil
-	}
-	return h.cfg.contacts.SetOptOut(ctx, phone, ev.Consent == ConsentOptedOut, at, "keyword:"+word)
+	ev.Consent = change
+	return h.cfg.contacts.SetOptOut(ctx, phone, ev.Consent == ConsentOptedOut, at, source)
 }
 
 // call runs fn, turning a panic into an error.
