@@ -136,10 +136,10 @@ var (
 		"DONT WANT TO RECEIVE ANY MORE", "DONT WANT TO RECEIVE MORE",
 		"CANCEL SUBSCRIPTION", "CANCEL MY SUBSCRIPTION",
 	)
+	// Opt-in phrases are few and explicit: a wrong opt-in messages someone who asked not to be.
 	optInPhrases = indexPhrases(
 		"DARME DE ALTA", "DADME DE ALTA", "DENME DE ALTA", "ME DOY DE ALTA",
-		"QUE ME DEIS DE ALTA", "QUE ME DEN DE ALTA", "QUIERO VOLVER A RECIBIR",
-		"SUBSCRIBE ME", "RESUBSCRIBE", "OPT IN", "OPT ME IN",
+		"QUE ME DEIS DE ALTA", "QUE ME DEN DE ALTA",
 	)
 	// courtesyWords may surround a keyword ("Baja, por favor", "stop please"); longer first, so
 	// "BUENAS TARDES" goes whole.
@@ -249,8 +249,8 @@ type keywordWord struct {
 // number of its clause: clauses are separated by , . ; : ! ? ¡ ¿ … and line breaks, so
 // "No, quiero darme de baja" holds no negation of the phrase. Other punctuation and symbols
 // join what they separate ("don't" is DONT), as in normalizeKeyword. It gives up (short false)
-// once s has more than max words, reading no further.
-func keywordWords(s string, max int) (words []keywordWord, short bool) {
+// once s has more than limit words, reading no further.
+func keywordWords(s string, limit int) (words []keywordWord, short bool) {
 	var b strings.Builder
 	clause := 0
 	flush := func() bool {
@@ -258,7 +258,7 @@ func keywordWords(s string, max int) (words []keywordWord, short bool) {
 			words = append(words, keywordWord{text: b.String(), clause: clause})
 			b.Reset()
 		}
-		return len(words) <= max
+		return len(words) <= limit
 	}
 	for _, r := range s {
 		r = foldAccent(r)

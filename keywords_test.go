@@ -130,6 +130,8 @@ func TestConsentFromRealMessages(t *testing.T) {
 		{"No quiero darme de alta", none, ""},
 		{"Alta velocidad", none, ""},
 		{"Tengo la tensión alta", none, ""},
+		{"I did not opt in to this", none, ""},
+		{"Quiero volver a recibir ofertas", none, ""}, // opt-ins are read only when explicit
 	}
 	store := mensatek.NewMemoryContactStore()
 	rc := newConsentReceiver(t, store)
