@@ -192,7 +192,7 @@ func newConsentReceiver(t *testing.T, store mensatek.ContactStore, opts ...mensa
 	h := mensatek.NewWebhookHandler(func(_ context.Context, ev *mensatek.Event) error {
 		rc.events <- ev
 		return nil
-	}, append([]mensatek.WebhookOption{mensatek.WithWebhookContacts(store),
+	}, append([]mensatek.WebhookOption{mensatek.WithoutWebhookAuth(), mensatek.WithWebhookContacts(store),
 		mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)...)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -22,7 +22,8 @@
 //
 // [NewWebhookHandler] is the http.Handler for the webhook: typed [Event] values, inbound messages
 // decoded into typed parts ([InboundMessage]), and each report handled once even when it is
-// delivered many times or to several replicas at once ([DedupStore], [WithWebhookLease]).
+// delivered many times or to several replicas at once ([DedupStore], [WithWebhookLease]). It
+// requires an explicit authentication choice: [WithWebhookBasicAuth] or [WithoutWebhookAuth].
 //
 // # Consent
 //

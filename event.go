@@ -43,11 +43,11 @@ type Event struct {
 	Type        string    // Tipo: the message's type, such as "text"
 	// Message is the decoded Mensaje of an inbound message; nil when absent.
 	Message *InboundMessage
-	// Consent is what a keyword in the message changed, as a handler with [WithWebhookContacts]
-	// recorded it before calling your function: ConsentOptedOut for an opt-out keyword (send the
-	// confirmation WhatsApp expects), ConsentOptedIn for an opt-in keyword, each only when the
-	// store holds that state after the message; empty otherwise (no keyword, a keyword whose
-	// change lost to a stored change of the other kind, and always without
+	// Consent is what the message changed, as a handler with [WithWebhookContacts] read and
+	// recorded it before calling your function: ConsentOptedOut for an opt-out keyword, phrase
+	// or button (send the confirmation WhatsApp expects), ConsentOptedIn for an opt-in, each only
+	// when the store holds that state after the message; empty otherwise (no consent change, a
+	// change that lost to a stored change of the other kind, and always without
 	// WithWebhookContacts).
 	Consent ConsentChange
 	// Extra holds every field this SDK does not know, by the name it came with, so nothing the

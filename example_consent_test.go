@@ -24,11 +24,13 @@ func ExampleWithWebhookContacts() {
 			fmt.Println("opted out:", ev.Phone) // send the confirmation WhatsApp expects here
 		}
 		return nil
-	}, mensatek.WithWebhookContacts(contacts)))
+	}, mensatek.WithWebhookBasicAuth("hook", "s3cret"), // the credentials set in the panel: nobody else can change consent
+		mensatek.WithWebhookContacts(contacts)))
 	defer webhook.Close()
 	client := api.Client(mensatek.WithContacts(contacts, mensatek.AllowRepliesToOptedOut()))
 
-	if _, err := mensatektest.DeliverWebhook(ctx, webhook.URL, mensatektest.InboundText(1, "34600000001", "Baja.")); err != nil {
+	if _, err := mensatektest.DeliverWebhook(ctx, webhook.URL, mensatektest.InboundText(1, "34600000001", "Baja."),
+		mensatektest.WithBasicAuth("hook", "s3cret")); err != nil {
 		fmt.Println(err)
 		return
 	}

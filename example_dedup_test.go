@@ -29,7 +29,8 @@ func ExampleWithWebhookLease() {
 		fmt.Println("meanwhile:", w.Code, "Retry-After", w.Header().Get("Retry-After"))
 		return nil
 	}
-	opts := []mensatek.WebhookOption{mensatek.WithWebhookDeduplication(store), mensatek.WithWebhookLease(30 * time.Second)}
+	opts := []mensatek.WebhookOption{mensatek.WithoutWebhookAuth(), // a test; in production WithWebhookBasicAuth
+		mensatek.WithWebhookDeduplication(store), mensatek.WithWebhookLease(30 * time.Second)}
 	first := mensatek.NewWebhookHandler(handle, opts...)
 	second = mensatek.NewWebhookHandler(handle, opts...)
 

@@ -15,3 +15,11 @@ func MemoryDedupOrderLen(s *MemoryDedupStore) int {
 	defer s.mu.Unlock()
 	return len(s.order) - s.head
 }
+
+// NormalizeKeyword is normalizeKeyword, for tests in package mensatek_test.
+var NormalizeKeyword = normalizeKeyword
+
+// ReadConsent reads m with the default keywords, for benchmarks in package mensatek_test.
+func ReadConsent(m *InboundMessage) (ConsentChange, string) {
+	return readConsent(m, newKeywordSet(defaultOptOutKeywords), newKeywordSet(defaultOptInKeywords))
+}

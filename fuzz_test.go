@@ -71,3 +71,24 @@ func FuzzDecodeReply(f *testing.F) {
 		_, _ = wire.Embedded(body)
 	})
 }
+
+// FuzzReadConsent: any text or button reads without panicking, and what is recorded as the
+// source names a keyword or phrase (bounded), never the customer's text as sent.
+func FuzzReadConsent(f *testing.F) {
+	for _, s := range []string{"BAJA", "Baja, por favor", "No, quiero darme de baja", "no me des de baja",
+		"¿Cómo me doy de baja?", "Don't message me", "ALTA", "🙏", "a\u0301\u00a0b,,,¡¿", "stop\nplease"} {
+		f.Add(s, s)
+	}
+	out, in := newKeywordSet(defaultOptOutKeywords), newKeywordSet(defaultOptInKeywords)
+	f.Fuzz(func(t *testing.T, text, payload string) {
+		for _, m := range []*InboundMessage{
+			{Type: InboundTypeText, Text: text},
+			{Type: InboundTypeButton, Button: &TemplateButtonReply{Payload: payload, Text: text}},
+		} {
+			change, source := readConsent(m, out, in)
+			if (change == ConsentNone) != (source == "") || len(source) > 64 {
+				t.Fatalf("readConsent(%q, %q) = %q, %q", text, payload, change, source)
+			}
+		}
+	})
+}

@@ -33,12 +33,18 @@ type webhookConfig struct {
 }
 
 // WithWebhookBasicAuth requires HTTP Basic credentials, as configured in the panel; they are
-// compared in constant time, and a request without them gets 401. An empty user or password is
-// a programmer error (typically an unset environment variable, which would leave the webhook
-// open to anyone) and panics here, when the option is made, as net/http panics on a nil handler.
+// compared in constant time, and a request without them gets 401. It is one of the two
+// authentication choices [NewWebhookHandler] requires (the other is [WithoutWebhookAuth]; of
+// several, the last given counts). An empty user or password (typically an unset environment
+// variable, which would leave the webhook open to anyone) and a user containing ':' (Basic auth
+// splits user from password at the first ':', so nobody could authenticate) are programmer
+// errors and panic here, when the option is made, as net/http panics on a nil handler.
 func WithWebhookBasicAuth(user, password string) WebhookOption {
 	if user == "" || password == "" {
 		panic("mensatek: WithWebhookBasicAuth: empty user or password; the webhook would accept anyone who sends empty credentials")
+	}
+	if strings.Contains(user, ":") {
+		panic("mensatek: WithWebhookBasicAuth: the user contains ':', which HTTP Basic auth reads as the end of the user; no request could authenticate")
 	}
 	return func(c *webhookConfig) {
 		u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
@@ -47,8 +53,10 @@ func WithWebhookBasicAuth(user, password string) WebhookOption {
 }
 
 // WithoutWebhookAuth says that the handler checks no credentials: for a handler behind your
-// application's own authentication, and for tests. Anyone who can reach the URL can post
-// reports, and with [WithWebhookContacts] change a customer's consent.
+// application's own authentication, and for tests. It is one of the two authentication choices
+// [NewWebhookHandler] requires (the other is [WithWebhookBasicAuth]). Anyone who can reach the
+// URL can post reports, and with [WithWebhookContacts] change a customer's consent: a forged
+// "BAJA" silences a customer, a forged "ALTA" re-subscribes one who opted out.
 func WithoutWebhookAuth() WebhookOption {
 	return func(c *webhookConfig) { c.user, c.password, c.auth, c.authChosen = nil, nil, false, true }
 }
@@ -113,15 +121,31 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return func(c *webhookConfig) { c.logger = l }
 }
 
-// WithWebhookContacts records in store, for every inbound message, when the customer wrote, and
-// reads a text that is an opt-out or opt-in keyword as one ([WithWebhookConsentKeywords]; by
-// default BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE opt out and ALTA, START opt back in,
-// matched on the whole message without regard to case, accents, punctuation or surrounding
-// spaces). It records them before your function runs, and sets [Event.Consent] so your
-// function can send the confirmation WhatsApp expects. Recording happens within the delivery's
-// claim: a report already handled is not recorded again, and a store that fails makes the
-// handler answer 500, so the provider delivers the report again. Give the same store to
-// [WithContacts] to enforce what it records. A nil store panics here.
+// WithWebhookContacts records in store, for every inbound message, when the customer wrote
+// (the event's time, bounded as below), and the consent changes messages make. It reads, without regard to case,
+// accents or punctuation:
+//   - a text that is an opt-out or opt-in keyword ([WithWebhookConsentKeywords]; by default
+//     BAJA, STOP, CANCELAR, DARSE DE BAJA, UNSUBSCRIBE opt out and ALTA, START opt back in),
+//     whole, or in a short message (12 words at most) between courtesy words: "Baja, por
+//     favor", "stop please";
+//   - in a short message, a built-in opt-out phrase, Spanish or English ("quiero darme de
+//     baja", "no quiero recibir más mensajes", "unsubscribe me", "stop sending me messages"),
+//     unless a negation comes before it in its clause ("no me des de baja", "no quiero darme
+//     de baja"), and the few opt-in phrases ("quiero darme de alta"). The phrases are specific:
+//     "baja" alone in a sentence is not one ("mi madre está de baja"), and a longer message is
+//     never read for them;
+//   - a tapped button (a template's quick reply, a reply button, a list row) whose payload or
+//     ID, or else its text or title, is read as a short text is: a button "STOP" or "Darme de
+//     baja" opts out. A button that says only "Cancelar" (or "Cancel") does not: on a template
+//     it usually cancels an appointment or an order.
+//
+// Other messages (media captions included) change nothing. The source recorded names what
+// matched: "keyword:BAJA", "phrase:DARME DE BAJA", "button:STOP". It records them before your
+// function runs, and sets [Event.Consent] so your function can send the confirmation WhatsApp
+// expects. Recording happens within the delivery's claim: a report already handled is not
+// recorded again, and a store that fails makes the handler answer 500, so the provider delivers
+// the report again. Give the same store to [WithContacts] to enforce what it records. A nil
+// store panics here.
 //
 // The times recorded are the report's date ([Event.Time], which keeps the date as sent),
 // bounded by when the report arrived (the handler's clock, [WithWebhookClock]), because no
@@ -169,8 +193,11 @@ func WithWebhookClock(now func() time.Time) WebhookOption {
 }
 
 // WithWebhookConsentKeywords replaces the opt-out and opt-in keywords [WithWebhookContacts]
-// recognises, for example to add "NO QUIERO RECIBIR MAS MENSAJES". Each is matched as
-// [DefaultOptOutKeywords] are. A word in both lists panics here.
+// recognises, for example to add "FIN". Each is matched as [DefaultOptOutKeywords] are: as the
+// whole text or button, or between courtesy words in a short message. The built-in phrases are
+// not keywords and still apply: opt-out phrases while optOut holds a keyword, opt-in phrases
+// while optIn does; an empty optOut (or optIn) turns reading opt-outs (or opt-ins) off
+// entirely, phrases and buttons included. A word in both lists panics here.
 func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 	out, in := newKeywordSet(optOut), newKeywordSet(optIn)
 	for w := range out {
@@ -199,10 +226,15 @@ func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 //     another delivery of the same report is being handled ([WithWebhookLease]): if that one
 //     fails, the provider's next delivery is handled; if it succeeds, the next is answered 200.
 //
+// Authentication is an explicit choice: opts must hold [WithWebhookBasicAuth] (the credentials
+// set in the panel) or [WithoutWebhookAuth] (a handler behind your own authentication, or a
+// test), because a handler that accepts anyone lets a stranger post reports and, with
+// [WithWebhookContacts], change a customer's consent.
+//
 // Keep fn fast (hand slow work to a queue) and idempotent: a holder whose lease ran out, or a
-// crash between fn's work and the store's record of it, can make a report run twice. A nil fn is
-// a programmer error and panics here, as [http.Handle] panics on a nil handler; so do the options
-// given invalid values.
+// crash between fn's work and the store's record of it, can make a report run twice. A nil fn
+// and a missing authentication choice are programmer errors and panic here, as [http.Handle]
+// panics on a nil handler; so do the options given invalid values.
 func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...WebhookOption) http.Handler {
 	if fn == nil {
 		panic("mensatek: NewWebhookHandler: nil function")
@@ -213,6 +245,9 @@ func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...We
 		if o != nil {
 			o(&cfg)
 		}
+	}
+	if !cfg.authChosen {
+		panic("mensatek: NewWebhookHandler: no authentication chosen; pass WithWebhookBasicAuth(user, password) with the credentials set in the panel, or WithoutWebhookAuth() for a handler behind your own authentication (or in a test)")
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -365,8 +400,8 @@ func (h *webhookHandler) run(ctx context.Context, ev *Event) error {
 	return h.call(ctx, ev)
 }
 
-// recordContact records an inbound message's time and, for a keyword, the consent change, at
-// times bounded by the report's arrival (reportTimes).
+// recordContact records an inbound message's time and the consent change it makes, if any
+// (keywords.go reads it), at times bounded by the report's arrival (reportTimes).
 func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	if ev.Direction != Inbound {
 		return nil
@@ -380,19 +415,12 @@ func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	if err := h.cfg.contacts.RecordInbound(ctx, phone, inboundAt); err != nil {
 		return err
 	}
-	if ev.Message == nil || ev.Message.Type != InboundTypeText {
+	change, source := readConsent(ev.Message, h.cfg.optOut, h.cfg.optIn)
+	if change == ConsentNone {
 		return nil
 	}
-	word := normalizeKeyword(ev.Message.Text)
-	switch {
-	case h.cfg.optOut[word]:
-		ev.Consent = ConsentOptedOut
-	case h.cfg.optIn[word]:
-		ev.Consent = ConsentOptedIn
-	default:
-		return nil
-	}
-	return h.setConsent(ctx, ev, phone, optOutAt, optInAt, "keyword:"+word)
+	ev.Consent = change
+	return h.setConsent(ctx, ev, phone, optOutAt, optInAt, source)
 }
 
 // setConsent records the change ev.Consent asks for, and leaves in ev.Consent what the store

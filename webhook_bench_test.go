@@ -68,10 +68,10 @@ func BenchmarkWebhook(b *testing.B) {
 		return nil
 	}
 	b.Run("sdk", func(b *testing.B) {
-		benchWebhook(b, NewWebhookHandler(fn, WithoutWebhookDeduplication()))
+		benchWebhook(b, NewWebhookHandler(fn, WithoutWebhookAuth(), WithoutWebhookDeduplication()))
 	})
 	b.Run("sdk-dedup", func(b *testing.B) {
-		benchWebhook(b, NewWebhookHandler(fn, WithWebhookDeduplication(&noopStore{})))
+		benchWebhook(b, NewWebhookHandler(fn, WithoutWebhookAuth(), WithWebhookDeduplication(&noopStore{})))
 	})
 	b.Run("handwritten", func(b *testing.B) {
 		benchWebhook(b, handWrittenWebhook(func(ev *Event) error { return fn(context.Background(), ev) }))

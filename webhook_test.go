@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -316,7 +317,7 @@ func TestWebhookHandlerFailuresAreRetried(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	rec := &handlerRecorder{err: errors.New("db down: detail for logs only")}
-	h := NewWebhookHandler(rec.fn, WithWebhookLogger(quietLogger(&logs)))
+	h := NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithWebhookLogger(quietLogger(&logs)))
 
 	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusInternalServerError, w.Code)
@@ -376,7 +377,7 @@ func TestWebhookDeduplication(t *testing.T) {
 	rec := &handlerRecorder{}
 	var logs bytes.Buffer
 	failing := &scriptedStore{claimErr: errors.New("redis unreachable")}
-	h := NewWebhookHandler(rec.fn, WithWebhookDeduplication(failing), WithWebhookLogger(quietLogger(&logs)))
+	h := NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithWebhookDeduplication(failing), WithWebhookLogger(quietLogger(&logs)))
 	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusInternalServerError, w.Code, "a failing store loses no event")
 	assert.Equal(t, 0, rec.count())
@@ -384,7 +385,7 @@ func TestWebhookDeduplication(t *testing.T) {
 	assert.Empty(t, failing.released)
 	assert.Contains(t, logs.String(), "redis unreachable")
 
-	off := NewWebhookHandler(rec.fn, WithoutWebhookDeduplication())
+	off := NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithoutWebhookDeduplication())
 	for i := 0; i < 2; i++ {
 		assert.Equal(t, http.StatusOK, serve(off, http.MethodPost, "application/json", referenceWebhook).Code)
 	}
@@ -393,19 +394,19 @@ func TestWebhookDeduplication(t *testing.T) {
 	// In progress elsewhere: 503 with the lease's remaining whole seconds, rounded up, at least 1.
 	for remaining, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", 1500 * time.Millisecond: "2", 30 * time.Second: "30"} {
 		busy := &scriptedStore{claim: Claim{Status: ClaimInProgress, Remaining: remaining}}
-		w = serve(NewWebhookHandler(rec.fn, WithWebhookDeduplication(busy)), http.MethodPost, "application/json", referenceWebhook)
+		w = serve(NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithWebhookDeduplication(busy)), http.MethodPost, "application/json", referenceWebhook)
 		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 		assert.Equal(t, want, w.Header().Get("Retry-After"), "remaining %v", remaining)
 	}
 	assert.Equal(t, 2, rec.count(), "fn is not called while another delivery holds the report")
 
 	done := &scriptedStore{claim: Claim{Status: ClaimDone}}
-	w = serve(NewWebhookHandler(rec.fn, WithWebhookDeduplication(done)), http.MethodPost, "application/json", referenceWebhook)
+	w = serve(NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithWebhookDeduplication(done)), http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Equal(t, 2, rec.count(), "fn is not called for a report already handled")
 
 	weird := &scriptedStore{claim: Claim{Status: ClaimStatus(42)}}
-	w = serve(NewWebhookHandler(rec.fn, WithWebhookDeduplication(weird), WithWebhookLogger(quietLogger(&logs))), http.MethodPost, "application/json", referenceWebhook)
+	w = serve(NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithWebhookDeduplication(weird), WithWebhookLogger(quietLogger(&logs))), http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusInternalServerError, w.Code)
 	assert.Equal(t, 2, rec.count())
 	assert.Contains(t, logs.String(), "ClaimStatus(42)")
@@ -420,7 +421,7 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 		deadline, _ = ctx.Deadline()
 		return nil
 	}
-	h := NewWebhookHandler(fn, WithWebhookDeduplication(st), WithWebhookLease(750*time.Millisecond),
+	h := NewWebhookHandler(fn, WithoutWebhookAuth(), WithWebhookDeduplication(st), WithWebhookLease(750*time.Millisecond),
 		WithWebhookLogger(quietLogger(&logs)))
 	before := time.Now()
 	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
@@ -433,7 +434,7 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 	// fn fails: its own claim is released, with the token it claimed under.
 	rec := &handlerRecorder{err: errors.New("db down")}
 	st2 := &scriptedStore{claim: Claim{Status: ClaimAcquired}}
-	h = NewWebhookHandler(rec.fn, WithWebhookDeduplication(st2), WithWebhookLogger(quietLogger(&logs)))
+	h = NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithWebhookDeduplication(st2), WithWebhookLogger(quietLogger(&logs)))
 	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
 	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
 	require.Len(t, st2.released, 2)
@@ -445,7 +446,7 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 	// fn aborts the response with http.ErrAbortHandler: the panic goes on to net/http, and the
 	// claim is released first, so the next delivery need not wait for the lease.
 	st3 := &scriptedStore{claim: Claim{Status: ClaimAcquired}}
-	h = NewWebhookHandler(func(context.Context, *Event) error { panic(http.ErrAbortHandler) }, WithWebhookDeduplication(st3))
+	h = NewWebhookHandler(func(context.Context, *Event) error { panic(http.ErrAbortHandler) }, WithoutWebhookAuth(), WithWebhookDeduplication(st3))
 	func() {
 		defer func() { assert.Equal(t, http.ErrAbortHandler, recover()) }()
 		serve(h, http.MethodPost, "application/json", referenceWebhook)
@@ -457,7 +458,7 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 func TestWebhookHandlerOverHTTP(t *testing.T) {
 	t.Parallel()
 	got := make(chan *Event, 1)
-	srv := httptest.NewServer(NewWebhookHandler(func(_ context.Context, ev *Event) error { got <- ev; return nil }))
+	srv := httptest.NewServer(NewWebhookHandler(func(_ context.Context, ev *Event) error { got <- ev; return nil }, WithoutWebhookAuth()))
 	defer srv.Close()
 	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(referenceWebhook))
 	require.NoError(t, err)
@@ -476,13 +477,16 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 		make func()
 		want string
 	}{
-		{"nil function", func() { NewWebhookHandler(nil) }, "NewWebhookHandler: nil function"},
+		{"nil function", func() { NewWebhookHandler(nil, WithoutWebhookAuth()) }, "NewWebhookHandler: nil function"},
+		{"no auth choice", func() { NewWebhookHandler(fn) }, "NewWebhookHandler: no authentication chosen"},
+		{"no auth choice among options", func() { NewWebhookHandler(fn, WithWebhookLease(time.Second), nil) }, "NewWebhookHandler: no authentication chosen"},
+		{"user with a colon", func() { WithWebhookBasicAuth("hook:1", "s3cret") }, "WithWebhookBasicAuth: the user contains ':'"},
 		{"empty credentials", func() { WithWebhookBasicAuth("", "") }, "WithWebhookBasicAuth: empty user or password"},
 		{"empty password", func() { WithWebhookBasicAuth("hook", "") }, "WithWebhookBasicAuth: empty user or password"},
 		{"empty user", func() { WithWebhookBasicAuth("", "s3cret") }, "WithWebhookBasicAuth: empty user or password"},
 		{"zero body limit", func() { WithWebhookMaxBodyBytes(0) }, "WithWebhookMaxBodyBytes: 0 is not a positive size"},
 		{"negative body limit", func() { WithWebhookMaxBodyBytes(-1) }, "WithWebhookMaxBodyBytes: -1 is not a positive size"},
-		{"nil logger", func() { NewWebhookHandler(fn, WithWebhookLogger(nil)) }, "WithWebhookLogger: nil *slog.Logger"},
+		{"nil logger", func() { NewWebhookHandler(fn, WithoutWebhookAuth(), WithWebhookLogger(nil)) }, "WithWebhookLogger: nil *slog.Logger"},
 		{"nil dedup store", func() { WithWebhookDeduplication(nil) }, "WithWebhookDeduplication: nil DedupStore"},
 		{"zero lease", func() { WithWebhookLease(0) }, "WithWebhookLease: 0s is not a positive duration"},
 		{"negative lease", func() { WithWebhookLease(-time.Second) }, "WithWebhookLease: -1s is not a positive duration"},
@@ -499,6 +503,7 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 	// The valid forms do not panic.
 	assert.NotPanics(t, func() {
 		NewWebhookHandler(fn, WithWebhookBasicAuth("hook", "s3cret"), WithWebhookMaxBodyBytes(1), WithWebhookLogger(slog.Default()))
+		NewWebhookHandler(fn, WithoutWebhookAuth())
 	})
 }
 
@@ -577,14 +582,51 @@ func TestWebhookWithoutDeduplication(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	rec := &handlerRecorder{}
-	h := NewWebhookHandler(rec.fn, WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
+	h := NewWebhookHandler(rec.fn, WithoutWebhookAuth(), WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
 	for i := 0; i < 2; i++ {
 		assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
 	}
 	assert.Equal(t, 2, rec.count(), "every delivery reaches the function")
 
 	failing := &handlerRecorder{err: errors.New("db down")}
-	h = NewWebhookHandler(failing.fn, WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
+	h = NewWebhookHandler(failing.fn, WithoutWebhookAuth(), WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
 	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
 	assert.Contains(t, logs.String(), "db down")
+}
+
+// Every handler the README builds makes the authentication choice NewWebhookHandler requires,
+// so a reader who copies one (the consent example above all) does not get a panic, nor learn
+// to leave consent open to anyone.
+func TestREADMEWebhookHandlersChooseAuth(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	text := string(readme)
+	calls := 0
+	for rest := text; ; {
+		i := strings.Index(rest, "mensatek.NewWebhookHandler(")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("mensatek.NewWebhookHandler("):]
+		depth, end := 1, 0
+		for end < len(rest) && depth > 0 {
+			switch rest[end] {
+			case '(':
+				depth++
+			case ')':
+				depth--
+			}
+			end++
+		}
+		call := rest[:end]
+		calls++
+		assert.True(t, strings.Contains(call, "WithWebhookBasicAuth(") || strings.Contains(call, "WithoutWebhookAuth()"),
+			"a README handler without an authentication choice: NewWebhookHandler(%s", call)
+	}
+	assert.GreaterOrEqual(t, calls, 5, "the README's handlers were not found")
+	consent := text[strings.Index(text, "## Consent and the 24-hour window"):]
+	consent = consent[:strings.Index(consent[3:], "\n## ")+3]
+	require.Contains(t, consent, "mensatek.NewWebhookHandler(", "the consent section builds a handler")
+	assert.Contains(t, consent, "mensatek.WithWebhookBasicAuth(", "the consent example authenticates the provider")
 }

@@ -22,7 +22,7 @@ func deliver(t *testing.T, w mensatektest.Webhook, opts ...mensatektest.DeliverO
 	h := mensatek.NewWebhookHandler(func(_ context.Context, ev *mensatek.Event) error {
 		got <- ev
 		return nil
-	})
+	}, mensatek.WithoutWebhookAuth())
 	hooks := httptest.NewServer(h)
 	defer hooks.Close()
 	status, err := mensatektest.DeliverWebhook(context.Background(), hooks.URL, w, opts...)

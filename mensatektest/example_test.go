@@ -66,7 +66,7 @@ func ExampleInboundFlowReply() {
 		}
 		fmt.Println(ev.Phone, booking.Date, booking.People)
 		return nil
-	})
+	}, mensatek.WithoutWebhookAuth()) // a test; in production WithWebhookBasicAuth
 	hooks := httptest.NewServer(handler)
 	defer hooks.Close()
 

@@ -28,7 +28,8 @@ func ExampleNewDedupStore() {
 	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
 		log.Printf("report %d: status %d", ev.MessageID, ev.Status)
 		return nil
-	}, mensatek.WithWebhookDeduplication(store))
+	}, mensatek.WithWebhookBasicAuth(os.Getenv("WEBHOOK_USER"), os.Getenv("WEBHOOK_PASSWORD")),
+		mensatek.WithWebhookDeduplication(store))
 	http.Handle("/mensatek", handler)
 }
 
@@ -46,7 +47,8 @@ func ExampleNewContactStore() {
 	}
 	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
 		return nil
-	}, mensatek.WithWebhookContacts(contacts))
+	}, mensatek.WithWebhookBasicAuth(os.Getenv("WEBHOOK_USER"), os.Getenv("WEBHOOK_PASSWORD")),
+		mensatek.WithWebhookContacts(contacts))
 	http.Handle("/mensatek", handler)
 
 	// An opt-out made on the website, recorded for every replica.

@@ -53,9 +53,17 @@ type ContactStore struct {
 }
 
 // NewContactStore returns a contact store on rdb (a *redis.Client, *redis.ClusterClient or
-// *redis.Ring, or any redis.UniversalClient). Of the options, [WithPrefix] applies.
+// *redis.Ring, or any redis.UniversalClient). Of the options, [WithPrefix], [WithLogger] and
+// [WithoutServerCheck] apply.
+//
+// It starts a check of the server in the background (one round trip) and logs a warning when
+// the server would lose contacts: an allkeys-* maxmemory-policy (contact keys have no expiry,
+// so volatile-* policies leave them alone), or no persistence at all. A lost contact is a lost
+// opt-out: a customer who wrote BAJA would get your campaigns again. A server that refuses
+// CONFIG is not checked (a debug record says so).
 func NewContactStore(rdb redis.UniversalClient, opts ...Option) *ContactStore {
 	o := buildOptions(opts)
+	startServerCheck(rdb, o, contactsKind)
 	return &ContactStore{
 		rdb:           rdb,
 		contactPrefix: o.prefix + "contact:",

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/mensatek-go/mensatek"
@@ -27,6 +28,8 @@ type Option func(*options)
 type options struct {
 	prefix    string
 	retention time.Duration
+	logger    *slog.Logger // nil: slog.Default()
+	noCheck   bool
 }
 
 // WithPrefix sets the prefix of every key the store writes (default "mensatek:"), so that
@@ -72,8 +75,16 @@ type DedupStore struct {
 
 // NewDedupStore returns a store on rdb (a *redis.Client, *redis.ClusterClient or
 // *redis.Ring, or any redis.UniversalClient).
+//
+// It starts a check of the server in the background (one round trip, [WithoutServerCheck]
+// turns it off) and logs a warning ([WithLogger]) when the server would lose the store's keys:
+// a maxmemory-policy other than noeviction (every dedup key has an expiry, so volatile-*
+// policies evict them too), or no persistence at all. A lost key makes a report that was
+// handled run your function again when the provider delivers it again. A server that refuses
+// CONFIG, as managed services often do, is not checked (a debug record says so).
 func NewDedupStore(rdb redis.UniversalClient, opts ...Option) *DedupStore {
 	o := buildOptions(opts)
+	startServerCheck(rdb, o, dedupKind)
 	return &DedupStore{rdb: rdb, prefix: o.prefix + "dedup:", retention: o.retention}
 }
 

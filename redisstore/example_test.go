@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,7 +21,8 @@ func ExampleNewDedupStore() {
 	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
 		log.Printf("report %d: status %d", ev.MessageID, ev.Status)
 		return nil
-	}, mensatek.WithWebhookDeduplication(store), mensatek.WithWebhookLease(time.Minute))
+	}, mensatek.WithWebhookBasicAuth(os.Getenv("WEBHOOK_USER"), os.Getenv("WEBHOOK_PASSWORD")),
+		mensatek.WithWebhookDeduplication(store), mensatek.WithWebhookLease(time.Minute))
 	http.Handle("/mensatek", handler)
 }
 
@@ -42,7 +44,8 @@ func ExampleNewContactStore() {
 	contacts := redisstore.NewContactStore(rdb)
 	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
 		return nil
-	}, mensatek.WithWebhookContacts(contacts), mensatek.WithWebhookDeduplication(redisstore.NewDedupStore(rdb)))
+	}, mensatek.WithWebhookBasicAuth(os.Getenv("WEBHOOK_USER"), os.Getenv("WEBHOOK_PASSWORD")),
+		mensatek.WithWebhookContacts(contacts), mensatek.WithWebhookDeduplication(redisstore.NewDedupStore(rdb)))
 	http.Handle("/mensatek", handler)
 
 	client, err := mensatek.NewClient("my-api-user", "my-api-token", mensatek.WithContacts(contacts))

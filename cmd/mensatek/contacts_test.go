@@ -167,10 +167,13 @@ func TestListenRecordsOptOuts(t *testing.T) {
 	ready := make(chan string, 1)
 	h.sys.listening = func(addr string) { ready <- addr }
 	done := make(chan result, 1)
-	go func() { done <- h.run(ctx, "listen", "--addr", "127.0.0.1:0", "--contacts", store) }()
+	go func() {
+		done <- h.run(ctx, "listen", "--addr", "127.0.0.1:0", "--contacts", store, "--user", "hook", "--password", "s3cret")
+	}()
 	addr := <-ready
 
-	status, err := mensatektest.DeliverWebhook(ctx, "http://"+addr+"/", mensatektest.InboundText(7, phone(1), "Baja."))
+	status, err := mensatektest.DeliverWebhook(ctx, "http://"+addr+"/", mensatektest.InboundText(7, phone(1), "Baja."),
+		mensatektest.WithBasicAuth("hook", "s3cret"))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
 	cancel()

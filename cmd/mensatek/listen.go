@@ -183,21 +183,26 @@ func runListen(ctx context.Context, args []string, s *sys) int {
 	const name = "listen"
 	fs := newFlagSet(name)
 	addr := fs.String("addr", ":8080", "`address` to listen on; 127.0.0.1:0 picks a free port")
-	user := fs.String("user", "", "Basic auth `user` the panel sends (default $MENSATEK_WEBHOOK_USER; empty: no auth)")
+	user := fs.String("user", "", "Basic auth `user` the panel sends (default $MENSATEK_WEBHOOK_USER)")
 	password := fs.String("password", "", "Basic auth `password` the panel sends (default $MENSATEK_WEBHOOK_PASSWORD)")
+	noAuth := fs.Bool("no-auth", false, "accept reports without credentials: anyone who reaches the address can post them (and change consent with --contacts)")
 	pretty := fs.Bool("pretty", false, "print each event as a readable line instead of JSON")
 	contacts := fs.String("contacts", "", "record customers' messages and opt-outs (BAJA, STOP...) here: "+contactsHelp+" (default $MENSATEK_CONTACTS)")
 	fs.Bool("json", true, "print each event as one line of JSON")
 	pos, code, done := s.parse(name, fs, helpText{
-		usage: "listen [--addr :8080] [--user U --password P] [--pretty] [flags]",
+		usage: "listen [--addr :8080] (--user U --password P | --no-auth) [--pretty] [flags]",
 		about: `Receives Mensatek's webhooks (delivery reports and messages from customers) and prints each
 event as one line of JSON on stdout, or as a readable line with --pretty. It answers the
 provider as the SDK's handler does: 200 once printed, 400 for a body it cannot read, 401
 without the right Basic credentials. A report delivered twice is printed once. Set the URL
 in the panel (Your Data -> API configuration), through a tunnel if this machine is not
-reachable. Ctrl-C stops it.`,
+reachable. Ctrl-C stops it.
+
+It needs the Basic credentials set in the panel (--user and --password, or
+MENSATEK_WEBHOOK_USER and MENSATEK_WEBHOOK_PASSWORD), or --no-auth to accept reports from
+anyone; without either it refuses to start.`,
 		example: `mensatek listen --addr :8080 --user hook --password s3cret | jq .
-mensatek listen --addr 127.0.0.1:9000 --pretty`,
+mensatek listen --addr 127.0.0.1:9000 --pretty --no-auth`,
 	}, args)
 	if done {
 		return code
@@ -211,8 +216,15 @@ mensatek listen --addr 127.0.0.1:9000 --pretty`,
 	if *password == "" {
 		*password = s.env("MENSATEK_WEBHOOK_PASSWORD")
 	}
-	if (*user == "") != (*password == "") {
+	switch {
+	case (*user == "") != (*password == ""):
 		return s.fail(name, usagef("give both --user and --password, or neither"))
+	case *user == "" && !*noAuth:
+		return s.fail(name, usagef("no credentials: give --user and --password (or MENSATEK_WEBHOOK_USER and MENSATEK_WEBHOOK_PASSWORD), or --no-auth to accept reports from anyone"))
+	case *user != "" && *noAuth:
+		return s.fail(name, usagef("--no-auth and Basic credentials (--user, or MENSATEK_WEBHOOK_USER) contradict each other"))
+	case strings.Contains(*user, ":"):
+		return s.fail(name, usagef("--user must not contain a colon: Basic auth ends the user there"))
 	}
 	if *contacts == "" {
 		*contacts = s.env("MENSATEK_CONTACTS")
@@ -241,7 +253,9 @@ mensatek listen --addr 127.0.0.1:9000 --pretty`,
 	opts := []mensatek.WebhookOption{
 		mensatek.WithWebhookLogger(slog.New(slog.NewTextHandler(stderr, nil))),
 	}
-	if *user != "" {
+	if *noAuth {
+		opts = append(opts, mensatek.WithoutWebhookAuth())
+	} else {
 		opts = append(opts, mensatek.WithWebhookBasicAuth(*user, *password))
 	}
 	if store != nil {
@@ -256,8 +270,8 @@ mensatek listen --addr 127.0.0.1:9000 --pretty`,
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	bound := l.Addr().String()
 	auth := "Basic auth required"
-	if *user == "" {
-		auth = "no auth: anyone can post; --user and --password require it"
+	if *noAuth {
+		auth = "no auth (--no-auth): anyone can post; --user and --password require credentials"
 	}
 	fmt.Fprintf(stderr, "Listening for Mensatek webhooks on http://%s/ (%s); Ctrl-C stops.\n", bound, auth)
 	if s.listening != nil {

@@ -100,7 +100,7 @@ func TestListen(t *testing.T) {
 
 func TestListenPretty(t *testing.T) {
 	h := newHarness(t, map[string]string{})
-	addr, stop := serve(t, h, "listen", "--addr", "127.0.0.1:0", "--pretty")
+	addr, stop := serve(t, h, "listen", "--addr", "127.0.0.1:0", "--pretty", "--no-auth")
 	url := "http://" + addr + "/"
 	ctx := context.Background()
 	for _, w := range []mensatektest.Webhook{
@@ -113,7 +113,7 @@ func TestListenPretty(t *testing.T) {
 	}
 	r := stop()
 	assert.Equal(t, exitOK, r.code)
-	assert.Contains(t, r.stderr, "no auth")
+	assert.Contains(t, r.stderr, "no auth (--no-auth): anyone can post")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	require.Len(t, lines, 2, r.stdout)
 	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  in   from 34600000001 \(Customer\)  message 5  status 8  interactive button_reply id="yes" "Yes"$`, lines[0])
@@ -124,10 +124,20 @@ func TestListenErrors(t *testing.T) {
 	h := newHarness(t, nil)
 	r := h.run(context.Background(), "listen", "--user", "hook")
 	assertFailed(t, r, exitUsage, "both --user and --password")
-
-	addr, _ := serve(t, newHarness(t, nil), "listen", "--addr", "127.0.0.1:0")
+	// No credentials is a choice to make explicitly: anyone could post a BAJA or an ALTA.
 	h.reset()
-	r = h.run(context.Background(), "listen", "--addr", addr)
+	r = h.run(context.Background(), "listen", "--addr", "127.0.0.1:0")
+	assertFailed(t, r, exitUsage, "no credentials: give --user and --password (or MENSATEK_WEBHOOK_USER and MENSATEK_WEBHOOK_PASSWORD), or --no-auth")
+	h.reset()
+	r = h.run(context.Background(), "listen", "--user", "hook", "--password", "s3cret", "--no-auth")
+	assertFailed(t, r, exitUsage, "--no-auth")
+	h.reset()
+	r = h.run(context.Background(), "listen", "--user", "ho:ok", "--password", "s3cret")
+	assertFailed(t, r, exitUsage, "colon")
+
+	addr, _ := serve(t, newHarness(t, nil), "listen", "--addr", "127.0.0.1:0", "--no-auth")
+	h.reset()
+	r = h.run(context.Background(), "listen", "--addr", addr, "--no-auth")
 	assertFailed(t, r, exitFailure, "address already in use")
 }
 

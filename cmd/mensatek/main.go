@@ -19,7 +19,9 @@
 //	mensatek media --id ID --from PHONE -o FILE
 //	                                         download a file a customer sent
 //	mensatek status TEXT                     change the account's status text
-//	mensatek listen --addr :8080             receive webhooks, one JSON line per event
+//	mensatek listen --addr :8080 --user U --password P
+//	                                         receive webhooks, one JSON line per event
+//	                                         (--no-auth instead of credentials: anyone may post)
 //	mensatek fake --addr 127.0.0.1:8080      run a fake of the API and print its credentials
 //	mensatek version                         print the version
 //

@@ -203,10 +203,12 @@ func honourOptOut(ctx context.Context, fake *mensatektest.Server, customer mensa
 			fmt.Printf("  webhook: %s opted out (send them a confirmation)\n", ev.Phone)
 		}
 		return nil
-	}, mensatek.WithWebhookContacts(contacts))
+	}, mensatek.WithWebhookBasicAuth("hook", "hook-secret"), // without it, anyone could post a BAJA or an ALTA
+		mensatek.WithWebhookContacts(contacts))
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
-	if _, err := mensatektest.DeliverWebhook(ctx, srv.URL, mensatektest.InboundText(900, customer.Phone, "Baja.")); err != nil {
+	if _, err := mensatektest.DeliverWebhook(ctx, srv.URL, mensatektest.InboundText(900, customer.Phone, "Baja."),
+		mensatektest.WithBasicAuth("hook", "hook-secret")); err != nil {
 		return err
 	}
 

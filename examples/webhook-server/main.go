@@ -5,7 +5,9 @@
 //
 // Configure the panel (Your Data → API configuration) to POST reports to http(s)://your-host:8080/
 // with the same Basic credentials. The address and credentials can also come from the
-// environment: WEBHOOK_ADDR, WEBHOOK_USER, WEBHOOK_PASSWORD.
+// environment: WEBHOOK_ADDR, WEBHOOK_USER, WEBHOOK_PASSWORD. Without credentials it refuses to
+// start unless -no-auth says the webhook may accept reports from anyone (behind your own
+// authenticating proxy, or on a private network).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,8 +27,9 @@ import (
 
 func main() {
 	addr := flag.String("addr", envOr("WEBHOOK_ADDR", ":8080"), "address to listen on")
-	user := flag.String("user", os.Getenv("WEBHOOK_USER"), "Basic auth user the panel sends (empty: no auth)")
+	user := flag.String("user", os.Getenv("WEBHOOK_USER"), "Basic auth user the panel sends")
 	password := flag.String("password", os.Getenv("WEBHOOK_PASSWORD"), "Basic auth password the panel sends")
+	noAuth := flag.Bool("no-auth", false, "accept reports without credentials (behind your own authentication)")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stdout, nil))
@@ -34,10 +38,20 @@ func main() {
 	case *user != "" && *password == "":
 		logger.Error("-user needs -password (or WEBHOOK_PASSWORD)")
 		os.Exit(2)
+	case strings.Contains(*user, ":"):
+		logger.Error("-user must not contain ':' (Basic auth ends the user there)")
+		os.Exit(2)
+	case *user != "" && *noAuth:
+		logger.Error("-no-auth and -user contradict each other")
+		os.Exit(2)
 	case *user != "":
 		opts = append(opts, mensatek.WithWebhookBasicAuth(*user, *password))
+	case *noAuth:
+		logger.Warn("-no-auth: the webhook accepts reports from anyone")
+		opts = append(opts, mensatek.WithoutWebhookAuth())
 	default:
-		logger.Warn("no -user given: the webhook accepts reports from anyone")
+		logger.Error("no credentials: give -user and -password (or WEBHOOK_USER and WEBHOOK_PASSWORD), or -no-auth to accept reports from anyone")
+		os.Exit(2)
 	}
 
 	handler := mensatek.NewWebhookHandler(func(ctx context.Context, ev *mensatek.Event) error {
