@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -587,4 +589,55 @@ func TestWebhookWithoutDeduplication(t *testing.T) {
 	h = NewWebhookHandler(failing.fn, WithoutWebhookDeduplication(), WithWebhookLogger(quietLogger(&logs)))
 	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, "application/json", referenceWebhook).Code)
 	assert.Contains(t, logs.String(), "db down")
+}
+
+// Event.Extra keeps at most MaxExtraFields unknown members (those whose names sort first), none
+// with a name over MaxExtraNameBytes or a value over MaxExtraValueBytes; the rest are counted
+// in ExtraDropped. JSON and form bodies alike.
+func TestParseWebhookExtraIsBounded(t *testing.T) {
+	t.Parallel()
+	longName, longValue := strings.Repeat("n", MaxExtraNameBytes+1), strings.Repeat("v", MaxExtraValueBytes+1)
+	edgeName, edgeValue := strings.Repeat("m", MaxExtraNameBytes), strings.Repeat("w", MaxExtraValueBytes)
+	members := map[string]string{"Estado": "1", longName: "x", "a-long-value": longValue, edgeName: edgeValue}
+	const many = MaxExtraFields + 36
+	for i := 0; i < many; i++ {
+		members[fmt.Sprintf("x%03d", i)] = strconv.Itoa(i)
+	}
+	js, err := json.Marshal(members)
+	require.NoError(t, err)
+	form := url.Values{}
+	for k, v := range members {
+		form.Set(k, v)
+	}
+	for name, tc := range map[string]struct{ ct, body string }{
+		"json": {"application/json", string(js)},
+		"form": {"application/x-www-form-urlencoded", form.Encode()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ev, err := ParseWebhook(webhookRequest(t, tc.ct, tc.body))
+			require.NoError(t, err)
+			assert.Equal(t, 1, ev.Status)
+			require.Len(t, ev.Extra, MaxExtraFields)
+			assert.Equal(t, edgeValue, ev.Extra[edgeName], "a name and a value at the limits are kept")
+			for i := 0; i < MaxExtraFields-1; i++ {
+				assert.Equal(t, strconv.Itoa(i), ev.Extra[fmt.Sprintf("x%03d", i)], "the names that sort first are kept")
+			}
+			assert.NotContains(t, ev.Extra, longName)
+			assert.NotContains(t, ev.Extra, "a-long-value")
+			assert.Equal(t, 2+many-(MaxExtraFields-1), ev.ExtraDropped)
+		})
+	}
+}
+
+// Names match as encoding/json matches them (strings.EqualFold: the Kelvin sign and the long s
+// fold with k and s), known fields and Extra alike.
+func TestParseWebhookNamesFoldLikeJSON(t *testing.T) {
+	t.Parallel()
+	ev, err := ParseWebhook(webhookRequest(t, "application/json",
+		`{"ſervicio":"S","EſTADO":"3","\u212Aey":"kelvin","KEY":"ascii","key":"lower","ſ":"long s","S":"upper"}`))
+	require.NoError(t, err)
+	assert.Equal(t, "S", ev.Service)
+	assert.Equal(t, 3, ev.Status)
+	assert.Equal(t, map[string]string{"KEY": "ascii", "S": "upper"}, ev.Extra)
+	assert.Zero(t, ev.ExtraDropped)
 }
