@@ -2,6 +2,8 @@ package mensatek
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
@@ -70,10 +73,32 @@ const (
 	MaxExtraValueBytes = 2048 // longest value kept, in bytes of its text
 )
 
-// Key identifies the report for deduplication: the same report delivered twice has the same key.
+// MaxEventKeyBytes is the longest key [Event.Key] returns, whatever the report holds.
+const MaxEventKeyBytes = 256
+
+// Key identifies the report for deduplication: the same report delivered twice has the same key,
+// and reports that differ in Service, Direction, MessageID, Phone, Status, Type or Time have
+// different keys. It is the fields joined by '|', such as
+// "WHATSAPP|OUTPUT|10573758|34600000000|1|text|2020-12-03T10:14:24Z", and never longer than
+// [MaxEventKeyBytes]: a key that would be longer (fields as long as the body limit allows, from
+// a hostile or broken sender) keeps its first bytes, cut on a UTF-8 boundary, and ends with
+// "|sha256:" and the hex SHA-256 of the whole. A store therefore holds a few hundred bytes per
+// report, and no report is refused for the length of its key.
 func (ev *Event) Key() string {
-	return strings.Join([]string{ev.Service, string(ev.Direction), strconv.FormatInt(ev.MessageID, 10),
+	key := strings.Join([]string{ev.Service, string(ev.Direction), strconv.FormatInt(ev.MessageID, 10),
 		ev.Phone, strconv.Itoa(ev.Status), ev.Type, ev.Time.UTC().Format(time.RFC3339)}, "|")
+	if len(key) <= MaxEventKeyBytes {
+		return key
+	}
+	// A full key always ends with the 'Z' of the UTC time, a hashed one with a hex digit, so a
+	// short key can never be mistaken for a hashed one.
+	sum := sha256.Sum256([]byte(key))
+	const suffix = len("|sha256:") + 2*sha256.Size
+	cut := MaxEventKeyBytes - suffix
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "|sha256:" + hex.EncodeToString(sum[:])
 }
 
 // ParseWebhook reads one Mensatek webhook request: JSON, application/x-www-form-urlencoded or

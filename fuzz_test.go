@@ -24,7 +24,9 @@ func FuzzParseWebhookBody(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = ev.Key()
+		if k := ev.Key(); len(k) > MaxEventKeyBytes {
+			t.Fatalf("key of %d bytes", len(k))
+		}
 		if len(ev.Extra) > MaxExtraFields {
 			t.Fatalf("Extra holds %d fields", len(ev.Extra))
 		}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -640,4 +641,71 @@ func TestParseWebhookNamesFoldLikeJSON(t *testing.T) {
 	assert.Equal(t, 3, ev.Status)
 	assert.Equal(t, map[string]string{"KEY": "ascii", "S": "upper"}, ev.Extra)
 	assert.Zero(t, ev.ExtraDropped)
+}
+
+func TestEventKey(t *testing.T) {
+	t.Parallel()
+	ev := Event{Service: "WHATSAPP", Direction: Outbound, MessageID: 10573758, Phone: "34600000000", Status: 1,
+		Type: "text", Time: time.Date(2020, 12, 3, 10, 14, 24, 0, time.UTC)}
+	assert.Equal(t, "WHATSAPP|OUTPUT|10573758|34600000000|1|text|2020-12-03T10:14:24Z", ev.Key(),
+		"a normal key is readable and unchanged, so keys stored before keep deduplicating")
+
+	// A key up to the bound is kept as it is; a longer one keeps a readable start and ends with
+	// the SHA-256 of the whole, within the bound.
+	short := ev
+	short.Type = strings.Repeat("t", MaxEventKeyBytes-len(ev.Key())+len(ev.Type))
+	require.Len(t, short.Key(), MaxEventKeyBytes)
+	assert.Contains(t, short.Key(), short.Type)
+	long := short
+	long.Type += "t"
+	assert.LessOrEqual(t, len(long.Key()), MaxEventKeyBytes)
+	assert.True(t, strings.HasPrefix(long.Key(), "WHATSAPP|OUTPUT|10573758|34600000000|1|ttt"), long.Key())
+	assert.NotEqual(t, short.Key(), long.Key())
+
+	huge := ev
+	huge.Service = strings.Repeat("S", 1_000_000)
+	other := huge
+	other.Service = strings.Repeat("S", 999_999) + "X" // differs in the last byte only
+	assert.LessOrEqual(t, len(huge.Key()), MaxEventKeyBytes, "a 1 MB Servicio")
+	assert.Equal(t, huge.Key(), huge.Key())
+	assert.NotEqual(t, huge.Key(), other.Key())
+	for _, f := range []func(*Event){
+		func(e *Event) { e.Phone = strings.Repeat("6", 10_000) },
+		func(e *Event) { e.Type = strings.Repeat("ñ", 3_000) }, // 6,000 bytes, cut on a rune boundary
+		func(e *Event) { e.Direction = Direction(strings.Repeat("\xff", 500)) },
+	} {
+		e := ev
+		f(&e)
+		k := e.Key()
+		assert.LessOrEqual(t, len(k), MaxEventKeyBytes)
+		assert.NotEqual(t, ev.Key(), k)
+		if strings.Contains(e.Type, "ñ") {
+			assert.True(t, utf8.ValidString(k), "%q", k)
+		}
+	}
+}
+
+// The default in-memory store holds bounded keys: 40 reports with a 1 MB Servicio each cost a
+// few hundred bytes of keys each, not 40 MB.
+func TestMemoryDedupStoreKeepsKeysSmall(t *testing.T) {
+	t.Parallel()
+	store := NewMemoryDedupStore(0, 0)
+	var calls int
+	h := NewWebhookHandler(func(context.Context, *Event) error { calls++; return nil },
+		WithoutWebhookAuth(), WithWebhookDeduplication(store))
+	service := strings.Repeat("S", 1_000_000)
+	for i := 0; i < 40; i++ {
+		body := fmt.Sprintf(`{"Servicio":%q,"Direccion":"OUTPUT","Estado":1,"idMensaje":%d,"Tipo":"text"}`, service, i+1)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", body).Code)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", body).Code, "redelivery")
+	}
+	assert.Equal(t, 40, calls, "each report ran once")
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	total := 0
+	for k := range store.keys {
+		total += len(k)
+	}
+	assert.Len(t, store.keys, 40)
+	assert.LessOrEqual(t, total, 40*MaxEventKeyBytes)
 }
