@@ -429,7 +429,7 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusOK, w.Code, "fn succeeded: the report was handled even if Complete failed")
 	assert.Equal(t, []time.Duration{750 * time.Millisecond}, st.leases, "a sub-second lease is kept")
-	assert.WithinDuration(t, before.Add(750*time.Millisecond), deadline, 500*time.Millisecond, "fn's context ends with the lease")
+	assert.WithinDuration(t, before.Add(750*time.Millisecond), deadline, 500*time.Millisecond, "fn's context ends with the lease, less its margin")
 	require.Len(t, st.completed, 1)
 	assert.Contains(t, logs.String(), "complete failed")
 
@@ -708,4 +708,84 @@ func TestMemoryDedupStoreKeepsKeysSmall(t *testing.T) {
 	}
 	assert.Len(t, store.keys, 40)
 	assert.LessOrEqual(t, total, 40*MaxEventKeyBytes)
+}
+
+// leaseProbe wraps a DedupStore: it records when Claim was called, runs the claim, and holds
+// the reply until the test lets it go, as a store far away does.
+type leaseProbe struct {
+	DedupStore
+	called chan time.Time
+	reply  chan struct{}
+}
+
+func (p *leaseProbe) Claim(ctx context.Context, key, token string, lease time.Duration) (Claim, error) {
+	start := time.Now()
+	c, err := p.DedupStore.Claim(ctx, key, token, lease)
+	p.called <- start // once the claim ran
+	<-p.reply
+	return c, err
+}
+
+// The function's context ends a margin before the lease counted from before the claim was sent,
+// not from when its reply arrived: a store that started the lease when the claim ran never lets
+// another delivery take over while a holder that honours its context still runs.
+func TestWebhookLeaseCountsFromBeforeTheClaim(t *testing.T) {
+	t.Parallel()
+	for _, lease := range []time.Duration{300 * time.Millisecond, 5 * time.Second, DefaultWebhookLease} {
+		probe := &leaseProbe{DedupStore: NewMemoryDedupStore(0, 0), called: make(chan time.Time, 1), reply: make(chan struct{})}
+		deadline := make(chan time.Time, 1)
+		h := NewWebhookHandler(func(ctx context.Context, _ *Event) error {
+			d, _ := ctx.Deadline()
+			deadline <- d
+			return nil
+		}, WithoutWebhookAuth(), WithWebhookDeduplication(probe), WithWebhookLease(lease))
+		before := time.Now()
+		code := make(chan int, 1)
+		go func() { code <- serve(h, http.MethodPost, "application/json", referenceWebhook).Code }()
+		claimStart := <-probe.called
+		close(probe.reply) // the reply arrives some time after the claim ran
+		require.Equal(t, http.StatusOK, <-code)
+		got := <-deadline
+		margin := webhookLeaseMargin(lease)
+		assert.Positive(t, margin)
+		assert.LessOrEqual(t, margin, lease/10)
+		assert.False(t, got.After(claimStart.Add(lease-margin)), "lease %v: fn's deadline %v is past claim start + lease - margin (%v)",
+			lease, got.Sub(claimStart), lease-margin)
+		assert.False(t, got.Before(before.Add(lease-margin)), "lease %v: fn's deadline is too early", lease)
+	}
+}
+
+// A claim whose reply arrives after the request ended (or after the lease) does not start fn:
+// its context would already be over. The claim is given back and the delivery answered 500.
+func TestWebhookClaimReplyAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	store := NewMemoryDedupStore(0, 0)
+	probe := &leaseProbe{DedupStore: store, called: make(chan time.Time, 1), reply: make(chan struct{})}
+	var calls int
+	h := NewWebhookHandler(func(context.Context, *Event) error { calls++; return nil },
+		WithoutWebhookAuth(), WithWebhookDeduplication(probe), WithWebhookLogger(quietLogger(&logs)))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(referenceWebhook)).WithContext(ctx)
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { h.ServeHTTP(w, r); close(done) }()
+	<-probe.called
+	cancel() // the request ends while the claim's reply is on its way
+	close(probe.reply)
+	<-done
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Zero(t, calls, "fn is not started with a context already over")
+	assert.Contains(t, logs.String(), "before the function could start")
+	c, err := store.Claim(context.Background(), mustKey(t, referenceWebhook), "next", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, ClaimAcquired, c.Status, "the claim was given back")
+}
+
+func mustKey(t *testing.T, body string) string {
+	t.Helper()
+	ev, err := ParseWebhookBody("application/json", []byte(body))
+	require.NoError(t, err)
+	return ev.Key()
 }
