@@ -294,12 +294,12 @@ func eventFromObject(obj []byte) (*Event, error) {
 	var w webhookBody
 	var extra map[string]string
 	var dropped int
-	// Most reports hold only webhook fields: then one strict decode reads them all. Anything
-	// else (an unknown field, or JSON that is not valid) takes the full path, which reads the
-	// unknown fields for Extra and says what is wrong.
-	strict := json.NewDecoder(bytes.NewReader(obj))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(&w); err != nil || strict.More() {
+	// Most reports hold only webhook fields and are small: then one strict decode reads them
+	// all. Anything else (an unknown field, JSON that is not valid) takes the full path, which
+	// reads the unknown fields for Extra and says what is wrong; so does a large body, which
+	// usually has many unknown fields: the strict decode would read it all (making an error
+	// for each unknown field) only to fail.
+	if !decodeKnownOnly(obj, &w) {
 		w = webhookBody{}
 		if err := json.Unmarshal(obj, &w); err != nil {
 			return nil, fmt.Errorf("%w: body is not valid JSON: %v", ErrInvalidWebhook, err)
@@ -354,6 +354,20 @@ func eventFromObject(obj []byte) (*Event, error) {
 		ev.Message = msg
 	}
 	return ev, nil
+}
+
+// strictDecodeMax is the largest body the strict decode is tried on. A report of webhook
+// fields only is a few hundred bytes, a few KB with a long inbound text.
+const strictDecodeMax = 16 << 10
+
+// decodeKnownOnly decodes obj into w if it is small and holds only webhook fields.
+func decodeKnownOnly(obj []byte, w *webhookBody) bool {
+	if len(obj) > strictDecodeMax {
+		return false
+	}
+	strict := json.NewDecoder(bytes.NewReader(obj))
+	strict.DisallowUnknownFields()
+	return strict.Decode(w) == nil && !strict.More()
 }
 
 var webhookTimeLayouts = []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"}
