@@ -68,8 +68,10 @@ type Claim struct {
 //     state: the handler then answers 500 and the provider delivers the report again.
 //
 // Implementations must be safe for concurrent use. Keys are made from network input: any bytes
-// (NUL and invalid UTF-8 included), up to a few hundred of them; tokens are opaque, unique ASCII
-// strings chosen by the caller.
+// (NUL and invalid UTF-8 included), at most [MaxEventKeyBytes] (256) of them, however long the
+// report's fields are ([Event.Key] hashes what would not fit), so a store can index them and
+// size its memory by its number of entries; tokens are opaque, unique ASCII strings chosen by
+// the caller.
 type DedupStore interface {
 	// Claim takes key for the caller under token for lease, or says why it cannot.
 	Claim(ctx context.Context, key, token string, lease time.Duration) (Claim, error)

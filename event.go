@@ -2,11 +2,12 @@ package mensatek
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
@@ -50,17 +52,55 @@ type Event struct {
 	// change that lost to a stored change of the other kind, and always without
 	// WithWebhookContacts).
 	Consent ConsentChange
-	// Extra holds every field this SDK does not know, by the name it came with, so nothing the
-	// provider sends is lost. Values that are not strings keep their JSON text. Of unknown
-	// names that differ only in case, the one that sorts first in byte order is kept ("COSTE"
-	// over "Coste" over "coste"), in JSON and form bodies alike.
+	// Extra holds the fields this SDK does not know, by the name they came with, so that what
+	// the provider adds is not lost. Values that are not strings keep their JSON text. Of
+	// unknown names that differ only in case, the one that sorts first in byte order is kept
+	// ("COSTE" over "Coste" over "coste"), in JSON and form bodies alike.
+	//
+	// Extra is bounded, since anyone who can post to the webhook chooses what it holds: a name
+	// longer than [MaxExtraNameBytes] or a value longer than [MaxExtraValueBytes] is dropped,
+	// and of the rest only the [MaxExtraFields] names that sort first in byte order are kept
+	// (at most about 140 KB in all). ExtraDropped counts what was dropped.
 	Extra map[string]string
+	// ExtraDropped is how many unknown fields were left out of Extra by its limits (case
+	// variants of a kept name are not counted: they are the same field).
+	ExtraDropped int
 }
 
-// Key identifies the report for deduplication: the same report delivered twice has the same key.
+// Limits of [Event.Extra]. The provider's own fields are a handful of short ones; these leave
+// ample room for any it adds, and bound what a hostile body can make the application hold.
+const (
+	MaxExtraFields     = 64   // unknown fields kept, those whose names sort first
+	MaxExtraNameBytes  = 128  // longest name kept
+	MaxExtraValueBytes = 2048 // longest value kept, in bytes of its text
+)
+
+// MaxEventKeyBytes is the longest key [Event.Key] returns, whatever the report holds.
+const MaxEventKeyBytes = 256
+
+// Key identifies the report for deduplication: the same report delivered twice has the same key,
+// and reports that differ in Service, Direction, MessageID, Phone, Status, Type or Time have
+// different keys. It is the fields joined by '|', such as
+// "WHATSAPP|OUTPUT|10573758|34600000000|1|text|2020-12-03T10:14:24Z", and never longer than
+// [MaxEventKeyBytes]: a key that would be longer (fields as long as the body limit allows, from
+// a hostile or broken sender) keeps its first bytes, cut on a UTF-8 boundary, and ends with
+// "|sha256:" and the hex SHA-256 of the whole. A store therefore holds a few hundred bytes per
+// report, and no report is refused for the length of its key.
 func (ev *Event) Key() string {
-	return strings.Join([]string{ev.Service, string(ev.Direction), strconv.FormatInt(ev.MessageID, 10),
+	key := strings.Join([]string{ev.Service, string(ev.Direction), strconv.FormatInt(ev.MessageID, 10),
 		ev.Phone, strconv.Itoa(ev.Status), ev.Type, ev.Time.UTC().Format(time.RFC3339)}, "|")
+	if len(key) <= MaxEventKeyBytes {
+		return key
+	}
+	// A full key always ends with the 'Z' of the UTC time, a hashed one with a hex digit, so a
+	// short key can never be mistaken for a hashed one.
+	sum := sha256.Sum256([]byte(key))
+	const suffix = len("|sha256:") + 2*sha256.Size
+	cut := MaxEventKeyBytes - suffix
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "|sha256:" + hex.EncodeToString(sum[:])
 }
 
 // ParseWebhook reads one Mensatek webhook request: JSON, application/x-www-form-urlencoded or
@@ -93,7 +133,11 @@ func parseWebhookRequest(r *http.Request, limit int64) (*Event, error) {
 // JSON body. Field names match without regard to case. Of a field given twice (names that differ
 // only in case), the last in a JSON body wins, as in encoding/json; a form has no order, so there
 // the name that sorts first in byte order wins ("ESTADO" over "Estado" over "estado"), and so it
-// does among unknown fields for [Event.Extra].
+// does among unknown fields for [Event.Extra], which keeps a bounded number of them.
+//
+// Any body is parsed in time linear in its size, whatever it holds (a million bytes of distinct
+// unknown names included): names are matched through a fold key in a map, never compared
+// pairwise.
 func ParseWebhookBody(contentType string, body []byte) (*Event, error) {
 	mediaType, params, _ := mime.ParseMediaType(contentType)
 	var obj []byte
@@ -181,82 +225,110 @@ type webhookBody struct {
 	Mensaje            json.RawMessage // a string holding JSON, an object, or plain text
 }
 
-// webhookFields are webhookBody's member names; any other member goes to Event.Extra.
-var webhookFields = []string{"Servicio", "Direccion", "Estado", "Telefono", "NombreDestinatario",
-	"Fecha", "idMensaje", "Referencia", "Tipo", "Mensaje"}
-
-func isWebhookField(name string) bool {
-	// strings.EqualFold folds as encoding/json matches names (Kelvin sign and long s included).
-	for _, f := range webhookFields {
-		if strings.EqualFold(f, name) {
-			return true
-		}
+// webhookFieldKeys are the fold keys ([wire.FoldKey]) of webhookBody's member names; a member
+// whose name folds to another goes to Event.Extra.
+var webhookFieldKeys = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, f := range []string{"Servicio", "Direccion", "Estado", "Telefono", "NombreDestinatario",
+		"Fecha", "idMensaje", "Referencia", "Tipo", "Mensaje"} {
+		m[wire.FoldKey(f)] = true
 	}
-	return false
+	return m
+}()
+
+// webhookExtra is what webhookMembers read of a body.
+type webhookExtra struct {
+	total, known int // members, and how many of them are webhook fields
+	extra        map[string]string
+	dropped      int
 }
 
 // webhookMembers reads every member of obj: how many there are, how many are webhook fields,
-// and the others with their values as text, for Event.Extra. Members have no order once in a
-// map, so of unknown names that differ only in case, the one that sorts first in byte order is
-// kept, as in a form.
-func webhookMembers(obj []byte) (total, known int, extra map[string]string, err error) {
+// and the others with their values as text, for Event.Extra, within its limits. Members have no
+// order once in a map, so of unknown names that differ only in case, the one that sorts first
+// in byte order is kept, as in a form. The time taken is linear in the size of obj: names are
+// grouped by fold key in a map, and the names kept are chosen without sorting them all.
+func webhookMembers(obj []byte) (webhookExtra, error) {
 	var values map[string]wire.String
 	if err := json.Unmarshal(obj, &values); err != nil {
-		return 0, 0, nil, err
+		return webhookExtra{}, err
 	}
-	var kept []string
-	for _, name := range slices.Sorted(maps.Keys(values)) {
-		if isWebhookField(name) {
-			known++
+	r := webhookExtra{total: len(values)}
+	unknown := make(map[string]string) // fold key -> the name that sorts first
+	for name := range values {
+		k := wire.FoldKey(name)
+		if webhookFieldKeys[k] {
+			r.known++
 			continue
 		}
-		if slices.ContainsFunc(kept, equalFold(name)) {
+		if kept, ok := unknown[k]; !ok || name < kept {
+			unknown[k] = name
+		}
+	}
+	// The MaxExtraFields names that sort first, in order: a bounded insertion, so the cost is
+	// linear in the number of names (members come in random map order).
+	first := make([]string, 0, MaxExtraFields)
+	for _, name := range unknown {
+		if len(name) > MaxExtraNameBytes || len(values[name]) > MaxExtraValueBytes {
+			r.dropped++
 			continue
 		}
-		kept = append(kept, name)
-		if extra == nil {
-			extra = make(map[string]string)
+		if len(first) == MaxExtraFields {
+			r.dropped++
+			if name > first[len(first)-1] {
+				continue
+			}
+			first = first[:len(first)-1]
 		}
-		extra[name] = string(values[name])
+		i, _ := slices.BinarySearch(first, name)
+		first = slices.Insert(first, i, name)
 	}
-	return len(values), known, extra, nil
+	if len(first) > 0 {
+		r.extra = make(map[string]string, len(first))
+		for _, name := range first {
+			r.extra[name] = string(values[name])
+		}
+	}
+	return r, nil
 }
 
 func eventFromObject(obj []byte) (*Event, error) {
 	var w webhookBody
 	var extra map[string]string
-	// Most reports hold only webhook fields: then one strict decode reads them all. Anything
-	// else (an unknown field, or JSON that is not valid) takes the full path, which reads the
-	// unknown fields for Extra and says what is wrong.
-	strict := json.NewDecoder(bytes.NewReader(obj))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(&w); err != nil || strict.More() {
+	var dropped int
+	// Most reports hold only webhook fields and are small: then one strict decode reads them
+	// all. Anything else (an unknown field, JSON that is not valid) takes the full path, which
+	// reads the unknown fields for Extra and says what is wrong; so does a large body, which
+	// usually has many unknown fields: the strict decode would read it all (making an error
+	// for each unknown field) only to fail.
+	if !decodeKnownOnly(obj, &w) {
 		w = webhookBody{}
 		if err := json.Unmarshal(obj, &w); err != nil {
 			return nil, fmt.Errorf("%w: body is not valid JSON: %v", ErrInvalidWebhook, err)
 		}
-		total, known, others, err := webhookMembers(obj)
+		members, err := webhookMembers(obj)
 		if err != nil {
 			return nil, fmt.Errorf("%w: body is not valid JSON: %v", ErrInvalidWebhook, err)
 		}
-		if total == 0 {
+		if members.total == 0 {
 			return nil, fmt.Errorf("%w: no fields", ErrInvalidWebhook)
 		}
-		if known == 0 {
+		if members.known == 0 {
 			return nil, fmt.Errorf("%w: none of the webhook fields (Servicio, Direccion, Estado, Telefono, idMensaje, ...) is present", ErrInvalidWebhook)
 		}
-		extra = others
+		extra, dropped = members.extra, members.dropped
 	} else if len(bytes.TrimSpace(obj[1:len(obj)-1])) == 0 {
 		return nil, fmt.Errorf("%w: no fields", ErrInvalidWebhook)
 	}
 	ev := &Event{
-		Service:     string(w.Servicio),
-		Direction:   Direction(strings.ToUpper(strings.TrimSpace(string(w.Direccion)))),
-		Phone:       string(w.Telefono),
-		ProfileName: string(w.NombreDestinatario),
-		Reference:   string(w.Referencia),
-		Type:        string(w.Tipo),
-		Extra:       extra,
+		Service:      string(w.Servicio),
+		Direction:    Direction(strings.ToUpper(strings.TrimSpace(string(w.Direccion)))),
+		Phone:        string(w.Telefono),
+		ProfileName:  string(w.NombreDestinatario),
+		Reference:    string(w.Referencia),
+		Type:         string(w.Tipo),
+		Extra:        extra,
+		ExtraDropped: dropped,
 	}
 	st, _, err := w.Estado.Int()
 	if err != nil {
@@ -284,6 +356,20 @@ func eventFromObject(obj []byte) (*Event, error) {
 		ev.Message = msg
 	}
 	return ev, nil
+}
+
+// strictDecodeMax is the largest body the strict decode is tried on. A report of webhook
+// fields only is a few hundred bytes, a few KB with a long inbound text.
+const strictDecodeMax = 16 << 10
+
+// decodeKnownOnly decodes obj into w if it is small and holds only webhook fields.
+func decodeKnownOnly(obj []byte, w *webhookBody) bool {
+	if len(obj) > strictDecodeMax {
+		return false
+	}
+	strict := json.NewDecoder(bytes.NewReader(obj))
+	strict.DisallowUnknownFields()
+	return strict.Decode(w) == nil && !strict.More()
 }
 
 var webhookTimeLayouts = []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"}

@@ -21,8 +21,19 @@ func FuzzParseWebhookBody(f *testing.F) {
 		if err == nil && ev == nil {
 			t.Fatal("nil event without an error")
 		}
-		if err == nil {
-			_ = ev.Key()
+		if err != nil {
+			return
+		}
+		if k := ev.Key(); len(k) > MaxEventKeyBytes {
+			t.Fatalf("key of %d bytes", len(k))
+		}
+		if len(ev.Extra) > MaxExtraFields {
+			t.Fatalf("Extra holds %d fields", len(ev.Extra))
+		}
+		for name, v := range ev.Extra {
+			if len(name) > MaxExtraNameBytes || len(v) > MaxExtraValueBytes {
+				t.Fatalf("Extra holds a %d-byte name with a %d-byte value", len(name), len(v))
+			}
 		}
 	})
 }

@@ -101,8 +101,11 @@ const DefaultWebhookLease = time.Minute
 // [DefaultWebhookLease]); any positive duration, shorter than a second included. Deliveries of
 // the report meanwhile get 503 with Retry-After; once the lease has run out, a holder that
 // never finished is presumed dead and the next delivery handles the report. Your function's
-// context ends with the lease, so a takeover does not overlap a run that honours it. Make it
-// longer than your function can take. A duration <= 0 is a programmer error and panics here.
+// context ends before the lease does, so a takeover does not overlap a run that honours it: the
+// handler counts the lease from before it sends the claim (the store counts it from when the
+// claim ran, which is later), and ends the context a margin early, a tenth of the lease and at
+// most a second (a one-minute lease gives your function 59 seconds). Make the lease longer than
+// your function can take. A duration <= 0 is a programmer error and panics here.
 func WithWebhookLease(d time.Duration) WebhookOption {
 	if d <= 0 {
 		panic(fmt.Sprintf("mensatek: WithWebhookLease: %v is not a positive duration", d))
@@ -220,8 +223,8 @@ func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 //     report says with a [*ValidationError] (such as a time [CheckContactTime] refuses, which
 //     only a handler clock far from the store's gives): every delivery would fail alike;
 //   - 500 with a generic text when fn returns an error or panics, or the dedup or contact store
-//     fails otherwise, so the provider delivers the report again; the detail goes to the logger
-//     only;
+//     fails otherwise (the claim's reply included, if it came too late for fn to start within
+//     the lease), so the provider delivers the report again; the detail goes to the logger only;
 //   - 503 with Retry-After (the seconds left of the lease, at least 1), without calling fn, while
 //     another delivery of the same report is being handled ([WithWebhookLease]): if that one
 //     fails, the provider's next delivery is handled; if it succeeds, the next is answered 200.
@@ -292,6 +295,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handleOnce runs fn for ev under a claim of its key: see [DedupStore].
 func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, ev *Event) {
 	key, token := ev.Key(), h.newClaimToken()
+	// The lease is timed from before the claim is sent: the store starts it when the claim
+	// runs, later, so fn's context always ends before another delivery can take over, however
+	// slow the store's reply is.
+	leaseStart := time.Now()
 	c, err := h.cfg.dedup.Claim(ctx, key, token, h.cfg.lease)
 	if err != nil {
 		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store failed", "error", err, "message_id", ev.MessageID)
@@ -320,7 +327,19 @@ func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, 
 	// a bound of its own so a hung store cannot hold the request forever.
 	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), storeOutcomeTimeout)
 	defer cancelAfter()
-	fnCtx, cancel := context.WithTimeout(ctx, h.cfg.lease)
+	fnCtx, cancel := context.WithDeadline(ctx, leaseStart.Add(h.cfg.lease-webhookLeaseMargin(h.cfg.lease)))
+	if err := fnCtx.Err(); err != nil {
+		// The claim's reply came after the lease (less the margin), or the request ended while
+		// it was on its way: fn would start with its context already over, and another
+		// delivery may hold the report by now. Give the claim back; a later delivery handles it.
+		cancel()
+		if rerr := h.cfg.dedup.Release(after, key, token); rerr != nil {
+			h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store release failed", "error", rerr, "message_id", ev.MessageID)
+		}
+		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: the lease ended before the function could start", "error", err, "message_id", ev.MessageID)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	err = func() error {
 		defer func() {
 			if p := recover(); p != nil { // http.ErrAbortHandler, passed on by call
@@ -489,4 +508,11 @@ func (h *webhookHandler) authorized(r *http.Request) bool {
 	uok := subtle.ConstantTimeCompare(u[:], h.cfg.user)
 	pok := subtle.ConstantTimeCompare(p[:], h.cfg.password)
 	return uok&pok == 1
+}
+
+// webhookLeaseMargin is how long before its lease a holder's context ends: a tenth of the lease,
+// at most a second. It leaves a function that honours its context the time to notice and
+// return, and covers timer delays and a store's clock running slightly fast.
+func webhookLeaseMargin(lease time.Duration) time.Duration {
+	return min(lease/10, time.Second)
 }

@@ -3,12 +3,14 @@ package mensatek
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // handWrittenWebhook is what a user would write without the SDK for the reference's example:
@@ -86,3 +88,57 @@ func (*noopStore) Claim(context.Context, string, string, time.Duration) (Claim, 
 }
 func (*noopStore) Complete(context.Context, string) error        { return nil }
 func (*noopStore) Release(context.Context, string, string) error { return nil }
+
+// hostileWebhookBodies are bodies just under limit bytes built to be slow to parse: as many
+// distinct unknown member names as fit (JSON and form), and as many case variants of one
+// unknown name as fit (which fold to the same key).
+func hostileWebhookBodies(limit int) map[string]struct{ contentType, body string } {
+	var js, form, variants strings.Builder
+	js.WriteString(`{"Servicio":"WHATSAPP","Direccion":"OUTPUT","Estado":"1","idMensaje":"1"`)
+	for i := 0; js.Len() < limit-32; i++ {
+		fmt.Fprintf(&js, `,"x%d":0`, i)
+	}
+	js.WriteString("}")
+	form.WriteString("Servicio=WHATSAPP&Direccion=OUTPUT&Estado=1&idMensaje=1")
+	for i := 0; form.Len() < limit-32; i++ {
+		fmt.Fprintf(&form, "&x%d=", i)
+	}
+	variants.WriteString(`{"Estado":"1"`)
+	name := []byte("coste_de_envio_k")
+	for i := 0; variants.Len() < limit-32; i++ {
+		for j := range name { // the bits of i choose the case of each letter
+			if name[j] != '_' {
+				name[j] = byte(unicode.ToLower(rune(name[j])))
+				if i>>j&1 == 1 {
+					name[j] = byte(unicode.ToUpper(rune(name[j])))
+				}
+			}
+		}
+		fmt.Fprintf(&variants, `,"%s%d":0`, name, i>>len(name))
+	}
+	variants.WriteString("}")
+	return map[string]struct{ contentType, body string }{
+		"json-distinct-names": {"application/json", js.String()},
+		"form-distinct-names": {"application/x-www-form-urlencoded", form.String()},
+		"json-case-variants":  {"application/json", variants.String()},
+	}
+}
+
+// BenchmarkParseWebhookHostile parses each hostile body once per iteration, at half and at
+// the whole default size limit: the time must grow linearly with the size (ns/op doubles, MB/s
+// stays), not quadratically.
+func BenchmarkParseWebhookHostile(b *testing.B) {
+	for _, size := range []int{DefaultWebhookMaxBodyBytes / 2, DefaultWebhookMaxBodyBytes} {
+		for name, tc := range hostileWebhookBodies(size) {
+			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
+				b.SetBytes(int64(len(tc.body)))
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := ParseWebhookBody(tc.contentType, []byte(tc.body)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -12,10 +13,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -427,7 +430,7 @@ func TestWebhookLeaseAndStoreCalls(t *testing.T) {
 	w := serve(h, http.MethodPost, "application/json", referenceWebhook)
 	assert.Equal(t, http.StatusOK, w.Code, "fn succeeded: the report was handled even if Complete failed")
 	assert.Equal(t, []time.Duration{750 * time.Millisecond}, st.leases, "a sub-second lease is kept")
-	assert.WithinDuration(t, before.Add(750*time.Millisecond), deadline, 500*time.Millisecond, "fn's context ends with the lease")
+	assert.WithinDuration(t, before.Add(750*time.Millisecond), deadline, 500*time.Millisecond, "fn's context ends with the lease, less its margin")
 	require.Len(t, st.completed, 1)
 	assert.Contains(t, logs.String(), "complete failed")
 
@@ -629,4 +632,202 @@ func TestREADMEWebhookHandlersChooseAuth(t *testing.T) {
 	consent = consent[:strings.Index(consent[3:], "\n## ")+3]
 	require.Contains(t, consent, "mensatek.NewWebhookHandler(", "the consent section builds a handler")
 	assert.Contains(t, consent, "mensatek.WithWebhookBasicAuth(", "the consent example authenticates the provider")
+}
+
+// Event.Extra keeps at most MaxExtraFields unknown members (those whose names sort first), none
+// with a name over MaxExtraNameBytes or a value over MaxExtraValueBytes; the rest are counted
+// in ExtraDropped. JSON and form bodies alike.
+func TestParseWebhookExtraIsBounded(t *testing.T) {
+	t.Parallel()
+	longName, longValue := strings.Repeat("n", MaxExtraNameBytes+1), strings.Repeat("v", MaxExtraValueBytes+1)
+	edgeName, edgeValue := strings.Repeat("m", MaxExtraNameBytes), strings.Repeat("w", MaxExtraValueBytes)
+	members := map[string]string{"Estado": "1", longName: "x", "a-long-value": longValue, edgeName: edgeValue}
+	const many = MaxExtraFields + 36
+	for i := 0; i < many; i++ {
+		members[fmt.Sprintf("x%03d", i)] = strconv.Itoa(i)
+	}
+	js, err := json.Marshal(members)
+	require.NoError(t, err)
+	form := url.Values{}
+	for k, v := range members {
+		form.Set(k, v)
+	}
+	for name, tc := range map[string]struct{ ct, body string }{
+		"json": {"application/json", string(js)},
+		"form": {"application/x-www-form-urlencoded", form.Encode()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ev, err := ParseWebhook(webhookRequest(t, tc.ct, tc.body))
+			require.NoError(t, err)
+			assert.Equal(t, 1, ev.Status)
+			require.Len(t, ev.Extra, MaxExtraFields)
+			assert.Equal(t, edgeValue, ev.Extra[edgeName], "a name and a value at the limits are kept")
+			for i := 0; i < MaxExtraFields-1; i++ {
+				assert.Equal(t, strconv.Itoa(i), ev.Extra[fmt.Sprintf("x%03d", i)], "the names that sort first are kept")
+			}
+			assert.NotContains(t, ev.Extra, longName)
+			assert.NotContains(t, ev.Extra, "a-long-value")
+			assert.Equal(t, 2+many-(MaxExtraFields-1), ev.ExtraDropped)
+		})
+	}
+}
+
+// Names match as encoding/json matches them (strings.EqualFold: the Kelvin sign and the long s
+// fold with k and s), known fields and Extra alike.
+func TestParseWebhookNamesFoldLikeJSON(t *testing.T) {
+	t.Parallel()
+	ev, err := ParseWebhook(webhookRequest(t, "application/json",
+		`{"ſervicio":"S","EſTADO":"3","\u212Aey":"kelvin","KEY":"ascii","key":"lower","ſ":"long s","S":"upper"}`))
+	require.NoError(t, err)
+	assert.Equal(t, "S", ev.Service)
+	assert.Equal(t, 3, ev.Status)
+	assert.Equal(t, map[string]string{"KEY": "ascii", "S": "upper"}, ev.Extra)
+	assert.Zero(t, ev.ExtraDropped)
+}
+
+func TestEventKey(t *testing.T) {
+	t.Parallel()
+	ev := Event{Service: "WHATSAPP", Direction: Outbound, MessageID: 10573758, Phone: "34600000000", Status: 1,
+		Type: "text", Time: time.Date(2020, 12, 3, 10, 14, 24, 0, time.UTC)}
+	assert.Equal(t, "WHATSAPP|OUTPUT|10573758|34600000000|1|text|2020-12-03T10:14:24Z", ev.Key(),
+		"a normal key is readable and unchanged, so keys stored before keep deduplicating")
+
+	// A key up to the bound is kept as it is; a longer one keeps a readable start and ends with
+	// the SHA-256 of the whole, within the bound.
+	short := ev
+	short.Type = strings.Repeat("t", MaxEventKeyBytes-len(ev.Key())+len(ev.Type))
+	require.Len(t, short.Key(), MaxEventKeyBytes)
+	assert.Contains(t, short.Key(), short.Type)
+	long := short
+	long.Type += "t"
+	assert.LessOrEqual(t, len(long.Key()), MaxEventKeyBytes)
+	assert.True(t, strings.HasPrefix(long.Key(), "WHATSAPP|OUTPUT|10573758|34600000000|1|ttt"), long.Key())
+	assert.NotEqual(t, short.Key(), long.Key())
+
+	huge := ev
+	huge.Service = strings.Repeat("S", 1_000_000)
+	other := huge
+	other.Service = strings.Repeat("S", 999_999) + "X" // differs in the last byte only
+	assert.LessOrEqual(t, len(huge.Key()), MaxEventKeyBytes, "a 1 MB Servicio")
+	assert.Equal(t, huge.Key(), huge.Key())
+	assert.NotEqual(t, huge.Key(), other.Key())
+	for _, f := range []func(*Event){
+		func(e *Event) { e.Phone = strings.Repeat("6", 10_000) },
+		func(e *Event) { e.Type = strings.Repeat("ñ", 3_000) }, // 6,000 bytes, cut on a rune boundary
+		func(e *Event) { e.Direction = Direction(strings.Repeat("\xff", 500)) },
+	} {
+		e := ev
+		f(&e)
+		k := e.Key()
+		assert.LessOrEqual(t, len(k), MaxEventKeyBytes)
+		assert.NotEqual(t, ev.Key(), k)
+		if strings.Contains(e.Type, "ñ") {
+			assert.True(t, utf8.ValidString(k), "%q", k)
+		}
+	}
+}
+
+// The default in-memory store holds bounded keys: 40 reports with a 1 MB Servicio each cost a
+// few hundred bytes of keys each, not 40 MB.
+func TestMemoryDedupStoreKeepsKeysSmall(t *testing.T) {
+	t.Parallel()
+	store := NewMemoryDedupStore(0, 0)
+	var calls int
+	h := NewWebhookHandler(func(context.Context, *Event) error { calls++; return nil },
+		WithoutWebhookAuth(), WithWebhookDeduplication(store))
+	service := strings.Repeat("S", 1_000_000)
+	for i := 0; i < 40; i++ {
+		body := fmt.Sprintf(`{"Servicio":%q,"Direccion":"OUTPUT","Estado":1,"idMensaje":%d,"Tipo":"text"}`, service, i+1)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", body).Code)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, "application/json", body).Code, "redelivery")
+	}
+	assert.Equal(t, 40, calls, "each report ran once")
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	total := 0
+	for k := range store.keys {
+		total += len(k)
+	}
+	assert.Len(t, store.keys, 40)
+	assert.LessOrEqual(t, total, 40*MaxEventKeyBytes)
+}
+
+// leaseProbe wraps a DedupStore: it records when Claim was called, runs the claim, and holds
+// the reply until the test lets it go, as a store far away does.
+type leaseProbe struct {
+	DedupStore
+	called chan time.Time
+	reply  chan struct{}
+}
+
+func (p *leaseProbe) Claim(ctx context.Context, key, token string, lease time.Duration) (Claim, error) {
+	start := time.Now()
+	c, err := p.DedupStore.Claim(ctx, key, token, lease)
+	p.called <- start // once the claim ran
+	<-p.reply
+	return c, err
+}
+
+// The function's context ends a margin before the lease counted from before the claim was sent,
+// not from when its reply arrived: a store that started the lease when the claim ran never lets
+// another delivery take over while a holder that honours its context still runs.
+func TestWebhookLeaseCountsFromBeforeTheClaim(t *testing.T) {
+	t.Parallel()
+	for _, lease := range []time.Duration{300 * time.Millisecond, 5 * time.Second, DefaultWebhookLease} {
+		probe := &leaseProbe{DedupStore: NewMemoryDedupStore(0, 0), called: make(chan time.Time, 1), reply: make(chan struct{})}
+		deadline := make(chan time.Time, 1)
+		h := NewWebhookHandler(func(ctx context.Context, _ *Event) error {
+			d, _ := ctx.Deadline()
+			deadline <- d
+			return nil
+		}, WithoutWebhookAuth(), WithWebhookDeduplication(probe), WithWebhookLease(lease))
+		before := time.Now()
+		code := make(chan int, 1)
+		go func() { code <- serve(h, http.MethodPost, "application/json", referenceWebhook).Code }()
+		claimStart := <-probe.called
+		close(probe.reply) // the reply arrives some time after the claim ran
+		require.Equal(t, http.StatusOK, <-code)
+		got := <-deadline
+		margin := webhookLeaseMargin(lease)
+		assert.Positive(t, margin)
+		assert.LessOrEqual(t, margin, lease/10)
+		assert.False(t, got.After(claimStart.Add(lease-margin)), "lease %v: fn's deadline %v is past claim start + lease - margin (%v)",
+			lease, got.Sub(claimStart), lease-margin)
+		assert.False(t, got.Before(before.Add(lease-margin)), "lease %v: fn's deadline is too early", lease)
+	}
+}
+
+// A claim whose reply arrives after the request ended (or after the lease) does not start fn:
+// its context would already be over. The claim is given back and the delivery answered 500.
+func TestWebhookClaimReplyAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	store := NewMemoryDedupStore(0, 0)
+	probe := &leaseProbe{DedupStore: store, called: make(chan time.Time, 1), reply: make(chan struct{})}
+	var calls int
+	h := NewWebhookHandler(func(context.Context, *Event) error { calls++; return nil },
+		WithoutWebhookAuth(), WithWebhookDeduplication(probe), WithWebhookLogger(quietLogger(&logs)))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(referenceWebhook)).WithContext(ctx)
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { h.ServeHTTP(w, r); close(done) }()
+	<-probe.called
+	cancel() // the request ends while the claim's reply is on its way
+	close(probe.reply)
+	<-done
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Zero(t, calls, "fn is not started with a context already over")
+	assert.Contains(t, logs.String(), "before the function could start")
+	c, err := store.Claim(context.Background(), mustKey(t, referenceWebhook), "next", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, ClaimAcquired, c.Status, "the claim was given back")
+}
+
+func mustKey(t *testing.T, body string) string {
+	t.Helper()
+	ev, err := ParseWebhookBody("application/json", []byte(body))
+	require.NoError(t, err)
+	return ev.Key()
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -54,7 +55,8 @@ const Deadline = 15 * time.Second
 // Run checks the store h.New makes: atomic claims (50 goroutines claiming one key, exactly one
 // wins), in-progress answers with the lease's remaining time, completion, release by the holder
 // only (a stale token does nothing), takeover after a lease runs out (sub-second leases
-// included), expiry after the retention, keys kept apart, and errors that surface.
+// included), expiry after the retention, keys kept apart (hostile ones of
+// [mensatek.MaxEventKeyBytes] included), and errors that surface.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if h.New == nil {
@@ -68,6 +70,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("TakeoverAfterLease", func(t *testing.T) { testTakeover(t, h) })
 	t.Run("RetentionExpiry", func(t *testing.T) { testRetention(t, h) })
 	t.Run("KeysAreIndependent", func(t *testing.T) { testKeys(t, h) })
+	t.Run("HostileKeysAtMaxLength", func(t *testing.T) { testHostileKeys(t, h) })
 	t.Run("ContextEnded", func(t *testing.T) { testContext(t, h) })
 	if h.Broken != nil {
 		t.Run("BackendErrorsSurface", func(t *testing.T) { testBroken(t, h) })
@@ -284,7 +287,7 @@ func testKeys(t *testing.T, h Harness) {
 		"WHATSAPP|OUTPUT|10573758|34600000000|1|text|2020-12-03T10:14:24Z" + base + "|",
 		"ñandú 🎉 " + base,
 		"with spaces and 'quotes\" " + base,
-		strings.Repeat("k", 400) + base,
+		strings.Repeat("k", mensatek.MaxEventKeyBytes-len(base)) + base,
 		"{hash}" + base,
 		"nul\x00byte " + base,
 		"invalid \xff\xfe utf-8 " + base,
@@ -297,6 +300,56 @@ func testKeys(t *testing.T, h Harness) {
 	}
 	wantStatus(t, claim(t, s, keys[0], Token(), longLease), mensatek.ClaimDone, "claim of the completed key")
 	wantStatus(t, claim(t, s, keys[1], Token(), longLease), mensatek.ClaimInProgress, "claim of a key that extends it")
+}
+
+// testHostileKeys claims keys of the longest length Event.Key makes, filled with the bytes a
+// hostile report can put in them, and keys Event.Key makes of reports with fields far longer
+// (a 1 MB Servicio, a 6,000-byte Tipo): every one must work like any other key. A PostgreSQL
+// index refuses a row over about 2.7 KB, for example; keys within MaxEventKeyBytes never
+// come near.
+func testHostileKeys(t *testing.T, h Harness) {
+	s := h.New(t, time.Hour)
+	ctx := context.Background()
+	base := Token()
+	pad := func(fill string) string {
+		k := base + strings.Repeat(fill, mensatek.MaxEventKeyBytes)
+		return k[:mensatek.MaxEventKeyBytes]
+	}
+	keys := []string{
+		pad("\xff"), pad("\x00"), pad("ñ"), pad("🎉"), pad("|"), pad("{"), pad("}"), pad("%"), pad("'"), pad("\\"), pad("*"),
+		pad("\xff")[:mensatek.MaxEventKeyBytes-1] + "\xfe", // differs from the first in its last byte only
+	}
+	for _, f := range []func(*mensatek.Event){
+		func(e *mensatek.Event) { e.Service = strings.Repeat("S", 1_000_000) },
+		func(e *mensatek.Event) { e.Type = strings.Repeat("T", 6_000) },
+		func(e *mensatek.Event) { e.Type = strings.Repeat("T", 5_999) + "U" },
+		func(e *mensatek.Event) { e.Phone = strings.Repeat("\xff", 6_000) },
+	} {
+		ev := mensatek.Event{Service: "WHATSAPP", Direction: mensatek.Outbound, MessageID: 1, Reference: base}
+		ev.Phone, ev.Type = base, base
+		f(&ev)
+		keys = append(keys, ev.Key())
+	}
+	for i, k := range keys {
+		if len(k) > mensatek.MaxEventKeyBytes {
+			t.Fatalf("key %d is %d bytes, over MaxEventKeyBytes", i, len(k))
+		}
+		wantStatus(t, claim(t, s, k, Token(), longLease), mensatek.ClaimAcquired, fmt.Sprintf("claim of hostile key %d", i))
+	}
+	for i, k := range keys {
+		wantStatus(t, claim(t, s, k, Token(), longLease), mensatek.ClaimInProgress, fmt.Sprintf("second claim of hostile key %d", i))
+		if err := s.Complete(ctx, k); err != nil {
+			t.Fatalf("Complete of hostile key %d: %v", i, err)
+		}
+		wantStatus(t, claim(t, s, k, Token(), longLease), mensatek.ClaimDone, fmt.Sprintf("claim of completed hostile key %d", i))
+	}
+	held := pad("~")
+	token := Token()
+	wantStatus(t, claim(t, s, held, token, longLease), mensatek.ClaimAcquired, "claim of a key at the maximum length")
+	if err := s.Release(ctx, held, token); err != nil {
+		t.Fatalf("Release of a key at the maximum length: %v", err)
+	}
+	wantStatus(t, claim(t, s, held, Token(), longLease), mensatek.ClaimAcquired, "claim after its release")
 }
 
 func testContext(t *testing.T, h Harness) {

@@ -2,6 +2,8 @@ package dedupstoretest
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +76,40 @@ func RunHandler(t *testing.T, store mensatek.DedupStore) {
 	t.Run("OnceAcrossReplicas", func(t *testing.T) { testHandlerOnce(t, store) })
 	t.Run("FirstRunFails", func(t *testing.T) { testHandlerFirstFails(t, store) })
 	t.Run("HolderNeverReturns", func(t *testing.T) { testHandlerHolderDies(t, store) })
+	t.Run("HostileReport", func(t *testing.T) { testHandlerHostileReport(t, store) })
+}
+
+// testHandlerHostileReport delivers reports whose fields are as long as the body limit allows
+// (a 6,000-byte Tipo, a 1 MB Servicio): each is handled once and answered 200, never refused
+// forever for the length of its key.
+func testHandlerHostileReport(t *testing.T, store mensatek.DedupStore) {
+	var calls atomic.Int32
+	hs := replicas(store, func(context.Context, *mensatek.Event) error { calls.Add(1); return nil })
+	id := newReportID()
+	report := func(field, value string) string {
+		return fmt.Sprintf(`{"Servicio":"WHATSAPP","Direccion":"OUTPUT","Estado":"1","Telefono":"34600000000",`+
+			`"idMensaje":"%d","Tipo":"text",%q:%q}`, id, field, value)
+	}
+	// Random text does not compress: PostgreSQL compresses a long bytea before it checks the
+	// index row limit, so a repeated letter would fit where a real long value does not.
+	noise := make([]byte, 4_500)
+	_, _ = crand.Read(noise)
+	tipo := base64.StdEncoding.EncodeToString(noise) // 6,000 bytes
+	bodies := []string{
+		report("Tipo", tipo),
+		report("Tipo", tipo[:len(tipo)-1]+"!"), // another report: the keys differ in the last byte
+		report("Servicio", strings.Repeat("S", 1_000_000)),
+	}
+	for i, body := range bodies {
+		for d := 0; d < 2; d++ {
+			if w := deliver(hs[d], body); w.Code != http.StatusOK {
+				t.Fatalf("report %d, delivery %d: status %d: %s", i, d+1, w.Code, w.Body)
+			}
+		}
+	}
+	if n := calls.Load(); n != int32(len(bodies)) {
+		t.Fatalf("fn ran %d times for %d reports delivered twice each, want %d", n, len(bodies), len(bodies))
+	}
 }
 
 const deliveries = 200

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -279,27 +278,34 @@ func Embedded(raw []byte) ([]byte, error) {
 }
 
 // FormObject turns form values into one JSON object of strings, so that a form body decodes
-// into the same structs as a JSON body. Each name's first value is used. Names are written in
-// descending byte order, so of names that differ only in case the one that sorts first comes
-// last and wins, as the last of repeated names wins in encoding/json: "ESTADO" wins over
-// "Estado", which wins over "estado".
+// into the same structs as a JSON body. Each name's first value is used. Of names that differ
+// only in case (as [FoldKey] groups them), only the one that sorts first in byte order is
+// written: "ESTADO" wins over "Estado", which wins over "estado". The time taken is linear in
+// the size of the form: names are grouped by their fold key in a map, never compared pairwise
+// or sorted; the members come in no particular order.
 func FormObject(vals map[string][]string) []byte {
-	names := make([]string, 0, len(vals))
-	size := 2
+	winners := make(map[string]string, len(vals)) // fold key -> the name that sorts first
 	for k, v := range vals {
-		if len(v) > 0 {
-			names = append(names, k)
-			size += len(k) + len(v[0]) + 8
+		if len(v) == 0 {
+			continue
+		}
+		fk := FoldKey(k)
+		if w, ok := winners[fk]; !ok || k < w {
+			winners[fk] = k
 		}
 	}
-	slices.Sort(names)
-	slices.Reverse(names)
+	size := 2
+	for _, k := range winners {
+		size += len(k) + len(vals[k][0]) + 8
+	}
 	b := make([]byte, 0, size)
 	b = append(b, '{')
-	for i, k := range names {
-		if i > 0 {
+	first := true
+	for _, k := range winners {
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = AppendString(b, k)
 		b = append(b, ':')
 		b = AppendString(b, vals[k][0])
