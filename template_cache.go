@@ -198,7 +198,8 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 	default:
 		return c.Send(ctx, req)
 	}
-	if _, err := validateSend(&req); err != nil {
+	phones, err := validateSend(&req, c.region)
+	if err != nil {
 		// A malformed request (a bad phone, no recipient) is found before the template is
 		// fetched: alone, but in the same form as the template's problems.
 		var ve *ValidationError
@@ -211,7 +212,16 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Validate(req.To...); err != nil {
+	to := req.To
+	if c.region != nil {
+		// Validate reads phones without the client's region: give it the ones read with it.
+		to = make([]Recipient, len(req.To))
+		for i, r := range req.To {
+			r.Phone = phones[i]
+			to[i] = r
+		}
+	}
+	if err := d.Validate(to...); err != nil {
 		return nil, err
 	}
 	return c.Send(ctx, req)

@@ -108,44 +108,6 @@ const (
 	fieldReplyTo = "idMensajeRespondido"
 )
 
-// NormalizePhone returns phone as the API expects it: digits only, without "+", spaces, dashes,
-// dots, parentheses or a leading "00", 8 to 15 digits long (E.164 without the plus). It returns a
-// *ValidationError for anything else.
-func NormalizePhone(phone string) (string, error) {
-	return normalizePhone("Phone", phone)
-}
-
-func normalizePhone(field, phone string) (string, error) {
-	if strings.TrimSpace(phone) == "" {
-		return "", invalid(field, "phone number is empty")
-	}
-	// Fast path: already normalised.
-	if n := len(phone); n >= 8 && n <= 15 && allDigits(phone) && phone[0] != '0' {
-		return phone, nil
-	}
-	b := make([]byte, 0, len(phone))
-	for i, r := range phone {
-		switch {
-		case r >= '0' && r <= '9':
-			b = append(b, byte(r))
-		case r == '+' && len(b) == 0 && strings.TrimSpace(phone[:i]) == "":
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '\t' || r == '\u00a0':
-		default:
-			return "", invalid(field, "phone number %q contains %q; use digits with the country prefix, like 34600000001", phone, r)
-		}
-	}
-	if len(b) >= 2 && b[0] == '0' && b[1] == '0' {
-		b = b[2:]
-	}
-	if len(b) < 8 || len(b) > 15 {
-		return "", invalid(field, "phone number %q has %d digits; want 8 to 15 including the country prefix, like 34600000001", phone, len(b))
-	}
-	if b[0] == '0' {
-		return "", invalid(field, "phone number %q must start with the country prefix, like 34600000001", phone)
-	}
-	return string(b), nil
-}
-
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

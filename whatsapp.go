@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mensatek-go/mensatek/internal/phone"
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
@@ -66,7 +67,7 @@ type Result struct {
 // then holds what was read (Sent from Res at least), and the error matches ErrOutcomeUnknown and
 // wraps a *ResponseError naming the field. In every other case exactly one of them is nil.
 func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
-	phones, err := validateSend(&req)
+	phones, err := validateSend(&req, c.region)
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +151,11 @@ func (r *sendReply) result() (*SendResult, error) {
 	return out, nil
 }
 
-// validateSend checks req and returns the recipients' phones, normalised. Field names for
-// errors are built only when there is an error: a 10,000-recipient campaign builds none.
-func validateSend(req *SendRequest) ([]string, error) {
+// validateSend checks req and returns the recipients' phones, normalised, with national numbers
+// read in region (nil: none). Every phone must be a valid number. Field names for errors are built only when there is an error:
+// a 10,000-recipient campaign builds none, and its phones that are already international digits
+// are not copied.
+func validateSend(req *SendRequest, region *phone.RegionData) ([]string, error) {
 	if req.Message == nil {
 		return nil, invalid("Message", "is required")
 	}
@@ -164,7 +167,7 @@ func validateSend(req *SendRequest) ([]string, error) {
 	}
 	phones := make([]string, len(req.To))
 	for i, r := range req.To {
-		p, err := normalizePhone("", r.Phone)
+		p, err := normalizePhoneIn("", r.Phone, region)
 		if err != nil {
 			err.(*ValidationError).Field = fmt.Sprintf("To[%d].Phone", i)
 			return nil, err
@@ -230,7 +233,7 @@ func checkVars(i int, r Recipient) error {
 // them: each piece is written to a small scratch buffer and escaped straight into the body, so a
 // 10,000-recipient campaign costs little more than its body (see BenchmarkEncodeCampaign10k).
 func encodeSend(req *SendRequest) ([]byte, error) {
-	phones, err := validateSend(req)
+	phones, err := validateSend(req, nil)
 	if err != nil {
 		return nil, err
 	}
