@@ -178,6 +178,28 @@ func TestNormalizePhoneIn(t *testing.T) {
 	assert.Equal(t, "Region", ve.Field)
 }
 
+// One phone twice in one send, however written, is refused with both indexes named.
+func TestSendRefusesDuplicatePhones(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.handle("EnviarWHATSAPP", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a request left with a phone twice")
+		writeReply(w, 200, okSendReply)
+	})
+	to := []Recipient{{Phone: "+34 600 000 001"}, {Phone: "34600000002"}, {Phone: "0034600000001"}}
+	_, err := fx.client.Send(context.Background(), SendRequest{To: to, Message: Template{Name: "customer_welcome"}})
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "To[2].Phone", ve.Field)
+	assert.Contains(t, ve.Reason, "To[0].Phone")
+	assert.Contains(t, ve.Reason, "34600000001")
+
+	_, err = fx.client.SendChecked(context.Background(), SendRequest{To: to, Message: Template{Name: "customer_welcome"}})
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "To[2].Phone", ve.Field)
+	assert.Zero(t, fx.hits.Load(), "requests reached the server")
+}
+
 // Webhooks record the phones they receive, valid by this SDK's numbering plans or not: an
 // opt-out from a number newer than the plans must not be lost.
 func TestInboundPhone(t *testing.T) {

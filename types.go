@@ -83,8 +83,10 @@ const (
 
 // Recipient is one addressee of a send (an element of Destinatarios).
 type Recipient struct {
-	// Phone is the number in international form, with its country prefix (Telefono). "+34 600
-	// 00 00 01", "0034600000001" and "34-600-000-001" are all sent as "34600000001".
+	// Phone is the number in international form, with its country prefix (Telefono), or a
+	// national number when the client has [WithDefaultRegion]. "+34 600 00 00 01",
+	// "0034600000001" and "34-600-000-001" are all sent as "34600000001". It must be a valid
+	// number ([NormalizePhone]), and appear once in a send.
 	Phone string
 	// Name is the recipient's name (Nombre); optional, and the variable "Nombre" of templates
 	// that use one.

@@ -16,7 +16,8 @@ import (
 
 // SendRequest is one send (EnviarWHATSAPP): a message to one or more recipients.
 type SendRequest struct {
-	// To lists the recipients (Destinatarios), at least one; each may carry its own variables.
+	// To lists the recipients (Destinatarios), at least one, each phone once; each may carry its
+	// own variables.
 	To []Recipient
 	// Message is the content: Text{...}, Image{...}, Template{...}, ... or a RawMessage.
 	Message Message
@@ -152,7 +153,8 @@ func (r *sendReply) result() (*SendResult, error) {
 }
 
 // validateSend checks req and returns the recipients' phones, normalised, with national numbers
-// read in region (nil: none). Every phone must be a valid number. Field names for errors are built only when there is an error:
+// read in region (nil: none). Every phone must be a valid number, and no phone may come twice:
+// one send reaches a phone once. Field names for errors are built only when there is an error:
 // a 10,000-recipient campaign builds none, and its phones that are already international digits
 // are not copied.
 func validateSend(req *SendRequest, region *phone.RegionData) ([]string, error) {
@@ -166,11 +168,22 @@ func validateSend(req *SendRequest, region *phone.RegionData) ([]string, error) 
 		return nil, invalid("To", "at least one recipient is required")
 	}
 	phones := make([]string, len(req.To))
+	var seen map[string]int // phone -> index of its first recipient
+	if len(req.To) > 1 {
+		seen = make(map[string]int, len(req.To))
+	}
 	for i, r := range req.To {
 		p, err := normalizePhoneIn("", r.Phone, region)
 		if err != nil {
 			err.(*ValidationError).Field = fmt.Sprintf("To[%d].Phone", i)
 			return nil, err
+		}
+		if seen != nil {
+			// Compared after normalising: "+34 600 000 001" and "0034600000001" are one phone.
+			if first, dup := seen[p]; dup {
+				return nil, invalid(fmt.Sprintf("To[%d].Phone", i), "is the phone of To[%d].Phone too (%s); one send reaches a phone once", first, p)
+			}
+			seen[p] = i
 		}
 		phones[i] = p
 		if r.ReplyTo < 0 {
