@@ -253,3 +253,20 @@ func BenchmarkNormalizePhone(b *testing.B) {
 		})
 	}
 }
+
+// Calls about a received message take its phone as the webhook gave it, even when the SDK's
+// numbering plans do not know the number, and read a national one in the client's region.
+func TestMessageCallsTakeInboundPhones(t *testing.T) {
+	t.Parallel()
+	fx := setup(t, WithDefaultRegion("ES"))
+	rec := fx.reply(t, "EscribiendoWhatsapp", http.StatusOK, okReply)
+	for in, want := range map[string]string{"34500123456": "34500123456", "600 000 001": "34600000001"} {
+		_, err := fx.client.SendTyping(context.Background(), 7, in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, rec.last(t)["Telefono"], in)
+	}
+	_, err := fx.client.SendTyping(context.Background(), 7, "600")
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "Phone", ve.Field)
+}

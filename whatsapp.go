@@ -385,7 +385,7 @@ func appendRecipient(b []byte, r Recipient, phone string, keys []string) ([]byte
 // from phone (API function EscribiendoWhatsapp: the name is not in the reference and is
 // unverified; override it with WithEndpoint(OpTyping, ...)).
 func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) (*Result, error) {
-	body, err := messageBody(messageID, phone)
+	body, err := messageBody(messageID, phone, c.region)
 	if err != nil {
 		return nil, err
 	}
@@ -396,13 +396,20 @@ func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) 
 	return r.result(), nil
 }
 
-func messageBody(messageID int64, phone string) ([]byte, error) {
+// messageBody is the body of a call about a received message: its id and the phone it came
+// from. The phone is read as a send reads it, or else taken as the digits the webhook gave
+// (inboundPhone): a message from a number newer than this SDK's numbering plans can still be
+// answered with a typing indicator and its media downloaded.
+func messageBody(messageID int64, raw string, region *phone.RegionData) ([]byte, error) {
 	if messageID <= 0 {
 		return nil, invalid("MessageID", "must be the positive id of a received message, got %d", messageID)
 	}
-	p, err := normalizePhone("Phone", phone)
+	p, err := normalizePhoneIn("Phone", raw, region)
 	if err != nil {
-		return nil, err
+		var ok bool
+		if p, ok = inboundPhone(raw); !ok {
+			return nil, err
+		}
 	}
 	return marshal(struct {
 		ID    int64  `json:"Idmensaje"`
