@@ -214,11 +214,7 @@ func libraryInput(raw, region string) string {
 	if region != "" || strings.HasPrefix(strings.TrimSpace(raw), "+") {
 		return raw
 	}
-	digits := strings.TrimSpace(raw)
-	if strings.HasPrefix(digits, "00") {
-		digits = digits[2:]
-	}
-	return "+" + digits
+	return "+" + strings.TrimPrefix(strings.TrimSpace(raw), "00")
 }
 
 // onlySeparators reports whether s holds only what the core reads: digits, a leading "+" and
