@@ -270,3 +270,20 @@ func TestMessageCallsTakeInboundPhones(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "Phone", ve.Field)
 }
+
+// A phone already in international digits is checked without allocating: a campaign's phones
+// cost no garbage (not under the race detector, which defeats regexp's pooled matchers).
+func TestNormalizePhoneAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector defeats sync.Pool")
+	}
+	if _, err := NormalizePhone("34600000001"); err != nil { // compiles Spain's patterns
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := normalizePhoneIn("", "34600000001", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
