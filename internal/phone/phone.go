@@ -71,6 +71,9 @@ func (r *RegionData) CountryCode() int { return r.cc }
 // and "/"; anything else is BadChar, although the library would read some of it (letters,
 // extensions, "tel:" URIs).
 func Parse(raw string, def *RegionData) (Number, Problem) {
+	if len(raw) > MaxInput {
+		return Number{}, TooLong // before reading it: the cost stays bounded
+	}
 	var buf [32]byte
 	digits, plus, bad := scan(raw, buf[:0])
 	if bad != 0 {
@@ -81,9 +84,6 @@ func Parse(raw string, def *RegionData) (Number, Problem) {
 			return Number{}, Empty
 		}
 		return Number{}, TooShort
-	}
-	if len(raw) > MaxInput || len(digits) > MaxInput {
-		return Number{}, TooLong
 	}
 	if def == nil && !plus {
 		// The API's own form: the country prefix without "+", or after "00".
