@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	"github.com/mensatek-go/mensatek/internal/phone"
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
@@ -56,6 +57,7 @@ type Client struct {
 	now          func() time.Time // the clock of the auth cooldown; tests replace it
 	contacts     ContactStore     // nil: no consent checks (WithContacts)
 	contactCfg   *contactConfig
+	region       *phone.RegionData // national numbers' region (WithDefaultRegion); nil: none
 
 	mu           sync.Mutex
 	credits      float64
@@ -134,6 +136,7 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		now:          time.Now,
 		contacts:     cfg.contacts,
 		contactCfg:   cfg.contactCfg,
+		region:       cfg.region,
 	}
 	return c, nil
 }

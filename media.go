@@ -87,7 +87,7 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 }
 
 func (c *Client) download(ctx context.Context, messageID int64, phone string, w io.Writer) (*MediaInfo, error) {
-	body, err := messageBody(messageID, phone)
+	body, err := messageBody(messageID, phone, c.region)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mensatek-go/mensatek/internal/phone"
 )
 
 // Option configures a [Client] in [NewClient]. An option that is given an invalid value makes
@@ -29,6 +31,7 @@ type config struct {
 	limiter      Limiter
 	contacts     ContactStore
 	contactCfg   *contactConfig
+	region       *phone.RegionData
 }
 
 // WithBaseURL points the client at another address, with or without a trailing slash. It must be
@@ -120,6 +123,27 @@ func WithTemplateCacheTTL(d time.Duration) Option {
 			return fmt.Errorf("mensatek: WithTemplateCacheTTL: negative duration %v", d)
 		}
 		c.templateTTL = d
+		return nil
+	}
+}
+
+// WithDefaultRegion makes the client read national numbers as numbers of region, an ISO 3166-1
+// two-letter code such as "ES" (any case): a recipient "600 123 456" is then sent to
+// 34600123456, as [NormalizePhoneIn] reads it. Without it, every phone must carry its country
+// prefix ("+34 600 123 456", "0034600123456", "34600123456"), and a national number is a
+// *ValidationError, never a guess: "600 123 456" read internationally is a number in Malaysia.
+// An unknown region makes NewClient fail; "" means none.
+func WithDefaultRegion(region string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(region) == "" {
+			c.region = nil
+			return nil
+		}
+		r := phone.Region(region)
+		if r == nil {
+			return fmt.Errorf("mensatek: WithDefaultRegion: %s is not a region libphonenumber knows; give a two-letter country code, such as \"ES\"", clipPhone(region))
+		}
+		c.region = r
 		return nil
 	}
 }

@@ -204,7 +204,8 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 	default:
 		return c.Send(ctx, req)
 	}
-	if _, err := validateSend(&req); err != nil {
+	phones, err := validateSend(&req, c.region)
+	if err != nil {
 		// A malformed request (a bad phone, no recipient) is found before the template is
 		// fetched: alone, but in the same form as the template's problems.
 		var ve *ValidationError
@@ -215,7 +216,17 @@ func (c *Client) SendChecked(ctx context.Context, req SendRequest) (*SendResult,
 	}
 	d, err := c.TemplateByName(ctx, name)
 	if err == nil {
-		req.To, err = d.bind(req.To) // req is our copy; bind copies what it changes
+		to := req.To
+		if c.region != nil {
+			// The template's checks read phones without the client's region: give them the
+			// ones read with it.
+			to = make([]Recipient, len(req.To))
+			for i, r := range req.To {
+				r.Phone = phones[i]
+				to[i] = r
+			}
+		}
+		req.To, err = d.bind(to) // req is our copy; bind copies what it changes
 	}
 	if err != nil {
 		var te *TemplateError

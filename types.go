@@ -83,8 +83,10 @@ const (
 
 // Recipient is one addressee of a send (an element of Destinatarios).
 type Recipient struct {
-	// Phone is the number in international form, with its country prefix (Telefono). "+34 600
-	// 00 00 01", "0034600000001" and "34-600-000-001" are all sent as "34600000001".
+	// Phone is the number in international form, with its country prefix (Telefono), or a
+	// national number when the client has [WithDefaultRegion]. "+34 600 00 00 01",
+	// "0034600000001" and "34-600-000-001" are all sent as "34600000001". It must be a valid
+	// number ([NormalizePhone]), and appear once in a send.
 	Phone string
 	// Name is the recipient's name (Nombre); optional, and the variable "Nombre" of templates
 	// that use one.
@@ -107,44 +109,6 @@ const (
 	fieldEmail   = "Email"
 	fieldReplyTo = "idMensajeRespondido"
 )
-
-// NormalizePhone returns phone as the API expects it: digits only, without "+", spaces, dashes,
-// dots, parentheses or a leading "00", 8 to 15 digits long (E.164 without the plus). It returns a
-// *ValidationError for anything else.
-func NormalizePhone(phone string) (string, error) {
-	return normalizePhone("Phone", phone)
-}
-
-func normalizePhone(field, phone string) (string, error) {
-	if strings.TrimSpace(phone) == "" {
-		return "", invalid(field, "phone number is empty")
-	}
-	// Fast path: already normalised.
-	if n := len(phone); n >= 8 && n <= 15 && allDigits(phone) && phone[0] != '0' {
-		return phone, nil
-	}
-	b := make([]byte, 0, len(phone))
-	for i, r := range phone {
-		switch {
-		case r >= '0' && r <= '9':
-			b = append(b, byte(r))
-		case r == '+' && len(b) == 0 && strings.TrimSpace(phone[:i]) == "":
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '\t' || r == '\u00a0':
-		default:
-			return "", invalid(field, "phone number %q contains %q; use digits with the country prefix, like 34600000001", phone, r)
-		}
-	}
-	if len(b) >= 2 && b[0] == '0' && b[1] == '0' {
-		b = b[2:]
-	}
-	if len(b) < 8 || len(b) > 15 {
-		return "", invalid(field, "phone number %q has %d digits; want 8 to 15 including the country prefix, like 34600000001", phone, len(b))
-	}
-	if b[0] == '0' {
-		return "", invalid(field, "phone number %q must start with the country prefix, like 34600000001", phone)
-	}
-	return string(b), nil
-}
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

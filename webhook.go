@@ -425,8 +425,10 @@ func (h *webhookHandler) recordContact(ctx context.Context, ev *Event) error {
 	if ev.Direction != Inbound {
 		return nil
 	}
-	phone, err := NormalizePhone(ev.Phone)
-	if err != nil {
+	// Not the send's full check: a phone the provider saw write is recorded even when this
+	// SDK's numbering plans do not know its range yet (inboundPhone).
+	phone, ok := inboundPhone(ev.Phone)
+	if !ok {
 		h.cfg.logger.WarnContext(ctx, "mensatek webhook: inbound message with an unusable phone; not recorded", "message_id", ev.MessageID)
 		return nil
 	}

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mensatek-go/mensatek/internal/phone"
 	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
 // SendRequest is one send (EnviarWHATSAPP): a message to one or more recipients.
 type SendRequest struct {
-	// To lists the recipients (Destinatarios), at least one; each may carry its own variables.
+	// To lists the recipients (Destinatarios), at least one, each phone once; each may carry its
+	// own variables.
 	To []Recipient
 	// Message is the content: Text{...}, Image{...}, Template{...}, ... or a RawMessage.
 	Message Message
@@ -67,7 +69,7 @@ type Result struct {
 // then holds what was read (Sent from Res at least), and the error matches ErrOutcomeUnknown and
 // wraps a *ResponseError naming the field. In every other case exactly one of them is nil.
 func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
-	phones, err := validateSend(&req)
+	phones, err := validateSend(&req, c.region)
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +153,12 @@ func (r *sendReply) result() (*SendResult, error) {
 	return out, nil
 }
 
-// validateSend checks req and returns the recipients' phones, normalised. Field names for
-// errors are built only when there is an error: a 10,000-recipient campaign builds none.
-func validateSend(req *SendRequest) ([]string, error) {
+// validateSend checks req and returns the recipients' phones, normalised, with national numbers
+// read in region (nil: none). Every phone must be a valid number, and no phone may come twice:
+// one send reaches a phone once. Field names for errors are built only when there is an error:
+// a 10,000-recipient campaign builds none, and its phones that are already international digits
+// are not copied.
+func validateSend(req *SendRequest, region *phone.RegionData) ([]string, error) {
 	if req.Message == nil {
 		return nil, invalid("Message", "is required")
 	}
@@ -164,11 +169,22 @@ func validateSend(req *SendRequest) ([]string, error) {
 		return nil, invalid("To", "at least one recipient is required")
 	}
 	phones := make([]string, len(req.To))
+	var seen map[string]int // phone -> index of its first recipient
+	if len(req.To) > 1 {
+		seen = make(map[string]int, len(req.To))
+	}
 	for i, r := range req.To {
-		p, err := normalizePhone("", r.Phone)
+		p, err := normalizePhoneIn("", r.Phone, region)
 		if err != nil {
 			err.(*ValidationError).Field = fmt.Sprintf("To[%d].Phone", i)
 			return nil, err
+		}
+		if seen != nil {
+			// Compared after normalising: "+34 600 000 001" and "0034600000001" are one phone.
+			if first, dup := seen[p]; dup {
+				return nil, invalid(fmt.Sprintf("To[%d].Phone", i), "is the phone of To[%d].Phone too (%s); one send reaches a phone once", first, p)
+			}
+			seen[p] = i
 		}
 		phones[i] = p
 		if r.ReplyTo < 0 {
@@ -231,7 +247,7 @@ func checkVars(i int, r Recipient) error {
 // them: each piece is written to a small scratch buffer and escaped straight into the body, so a
 // 10,000-recipient campaign costs little more than its body (see BenchmarkEncodeCampaign10k).
 func encodeSend(req *SendRequest) ([]byte, error) {
-	phones, err := validateSend(req)
+	phones, err := validateSend(req, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +386,7 @@ func appendRecipient(b []byte, r Recipient, phone string, keys []string) ([]byte
 // from phone (API function EscribiendoWhatsapp: the name is not in the reference and is
 // unverified; override it with WithEndpoint(OpTyping, ...)).
 func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) (*Result, error) {
-	body, err := messageBody(messageID, phone)
+	body, err := messageBody(messageID, phone, c.region)
 	if err != nil {
 		return nil, err
 	}
@@ -381,13 +397,20 @@ func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) 
 	return r.result(), nil
 }
 
-func messageBody(messageID int64, phone string) ([]byte, error) {
+// messageBody is the body of a call about a received message: its id and the phone it came
+// from. The phone is read as a send reads it, or else taken as the digits the webhook gave
+// (inboundPhone): a message from a number newer than this SDK's numbering plans can still be
+// answered with a typing indicator and its media downloaded.
+func messageBody(messageID int64, raw string, region *phone.RegionData) ([]byte, error) {
 	if messageID <= 0 {
 		return nil, invalid("MessageID", "must be the positive id of a received message, got %d", messageID)
 	}
-	p, err := normalizePhone("Phone", phone)
+	p, err := normalizePhoneIn("Phone", raw, region)
 	if err != nil {
-		return nil, err
+		var ok bool
+		if p, ok = inboundPhone(raw); !ok {
+			return nil, err
+		}
 	}
 	return marshal(struct {
 		ID    int64  `json:"Idmensaje"`

@@ -163,7 +163,7 @@ func TestCampaignBadRows(t *testing.T) {
 	)
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path)
 	assertFailed(t, r, exitValidation, "4 of 6 rows are invalid", "nothing was sent", "--skip-invalid")
-	assert.Contains(t, r.stderr, `row 3 (123): Telefono: phone number "123" has 3 digits`)
+	assert.Contains(t, r.stderr, `row 3 (123): Telefono: phone number "123" is too short`)
 	assert.Contains(t, r.stderr, "row 4 ("+phone(4)+"): Nombre: missing variable 2")
 	assert.Contains(t, r.stderr, `Variable_Cabecera_image: "not-a-url" is not an absolute http(s) URL`)
 	assert.Contains(t, r.stderr, "row 6 ("+phone(1)+"): Telefono: "+phone(1)+" is also in row 2")

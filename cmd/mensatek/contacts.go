@@ -205,9 +205,10 @@ func runOptout(ctx context.Context, args []string, s *sys) int {
 	fs := newFlagSet(name)
 	contacts := fs.String("contacts", "", contactsHelp+" (default $MENSATEK_CONTACTS)")
 	source := fs.String("source", "cli", "what made the change, kept with it (such as web-form or call-center)")
+	region := fs.String("region", "", "read national phone numbers as numbers of this `country`, as campaign --region does (default $MENSATEK_REGION)")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	pos, code, done := s.parse(name, fs, helpText{
-		usage: "optout add|remove|list [PHONE...] --contacts STORE [flags]",
+		usage: "optout add|remove|list [PHONE...] --contacts STORE [--region ES] [flags]",
 		about: `Records that customers do not want messages (add), lifts it (remove), or lists who opted out
 (list), in the contact store that campaign --contacts and listen --contacts use: Redis or
 PostgreSQL, shared by every process that sends, or a CSV file. Customers also opt out by
@@ -215,6 +216,7 @@ writing BAJA, STOP, CANCELAR, DARSE DE BAJA or UNSUBSCRIBE, and back in with ALT
 which listen --contacts records.`,
 		example: `mensatek optout add 34600000001 "+34 600 000 002" --contacts redis://localhost:6379/0
 mensatek optout remove 34600000001 --contacts bajas.csv --source call-center
+mensatek optout add "600 000 003" --region ES --contacts bajas.csv
 mensatek optout list --contacts postgres://app@db/app`,
 	}, args)
 	if done {
@@ -222,6 +224,13 @@ mensatek optout list --contacts postgres://app@db/app`,
 	}
 	if *contacts == "" {
 		*contacts = s.env("MENSATEK_CONTACTS")
+	}
+	if *region == "" {
+		*region = s.env("MENSATEK_REGION")
+	}
+	checker, err := newPhoneChecker(*region)
+	if err != nil {
+		return s.fail(name, err)
 	}
 	if len(pos) == 0 {
 		return s.fail(name, usagef("say add, remove or list"))
@@ -239,9 +248,10 @@ mensatek optout list --contacts postgres://app@db/app`,
 	}
 	normalized := make([]string, len(phones))
 	for i, p := range phones {
-		n, err := mensatek.NormalizePhone(p)
-		if err != nil {
-			return s.fail(name, invalid("phone", "%s: %s", clipQuote(p), oneLine(err)))
+		// The reading a campaign gives its rows, so that the opt-out has the key its sends use.
+		n, problem := checker.normalize(p)
+		if problem != "" {
+			return s.fail(name, invalid("phone", "%s: %s", clipQuote(p), problem))
 		}
 		normalized[i] = n
 	}

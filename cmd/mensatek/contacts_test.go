@@ -26,6 +26,17 @@ func TestOptoutCommand(t *testing.T) {
 	r := h.run(ctx, "optout", "add", "34600000001", "+34 600 000 002", "--contacts", store, "--source", "call-center")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, "2 phones opted out.\n", r.stdout)
+	// A national number, read in the region as campaign --region reads it.
+	h.reset()
+	r = h.run(ctx, "optout", "add", "600 000 003", "--region", "ES", "--contacts", store)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	h.reset()
+	r = h.run(ctx, "optout", "list", "--contacts", store)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "34600000003\t")
+	h.reset()
+	r = h.run(ctx, "optout", "remove", "34600000003", "--contacts", store)
+	require.Equal(t, exitOK, r.code, r.stderr)
 	h.reset()
 	r = h.run(ctx, "optout", "list", "--contacts", store)
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -62,6 +73,8 @@ func TestOptoutCommand(t *testing.T) {
 		{[]string{"optout", "wipe", "--contacts", store}, exitUsage, "unknown action"},
 		{[]string{"optout", "add", "--contacts", store}, exitUsage, "add needs at least one phone"},
 		{[]string{"optout", "add", "12", "--contacts", store}, exitValidation, "12"},
+		{[]string{"optout", "add", "600 000 009", "--contacts", store}, exitValidation, "pass --region"},
+		{[]string{"optout", "add", "600 000 009", "--region", "Spain", "--contacts", store}, exitUsage, "--region"},
 		{[]string{"optout", "list", "--contacts", "mongodb://x"}, exitUsage, "unknown scheme"},
 	} {
 		h.reset()

@@ -12,7 +12,6 @@ require (
 	github.com/xuri/excelize/v2 v2.9.1
 	golang.org/x/term v0.34.0
 	golang.org/x/text v0.28.0
-	google.golang.org/protobuf v1.36.11
 )
 
 require (
@@ -23,6 +22,7 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.2 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 )
 
 require (

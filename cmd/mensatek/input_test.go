@@ -98,7 +98,7 @@ func TestCampaignUTF8BOM(t *testing.T) {
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--file", path, "--json")
 	// Without --region, national numbers cannot be placed: refused with the hint.
 	assertFailed(t, r, exitValidation, "2 of 3 rows are invalid")
-	assert.Contains(t, r.stderr, `row 2 (600 123 456): MÓVIL: "600 123 456" is not a valid number with a country prefix (a national number? pass --region, such as --region ES, or set MENSATEK_REGION)`)
+	assert.Contains(t, r.stderr, `row 2 (600 123 456): MÓVIL: phone number "600 123 456" is too short for a number of MY (+60); a national number? write its country prefix, like 34600000001, or pass --region, such as --region ES, or set MENSATEK_REGION`)
 	assert.Zero(t, srv.Calls(mensatek.OpSend))
 
 	h.env["MENSATEK_REGION"] = "es"
@@ -304,10 +304,10 @@ func TestCampaignRegionReasons(t *testing.T) {
 	)
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--region", "ES", "--skip-invalid")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Contains(t, r.stderr, `row 2 (600 123 45): Telefono: "600 123 45" is too short for a number of ES (+34)`)
-	assert.Contains(t, r.stderr, `row 3 (500 123 456): Telefono: "500 123 456" is not a valid number of ES (+34)`)
-	assert.Contains(t, r.stderr, `row 4 (+999 1234 5678): Telefono: "+999 1234 5678" is not a phone number (unknown country prefix)`)
-	assert.Contains(t, r.stderr, `row 5 (hola): Telefono: "hola" is not a phone number`)
+	assert.Contains(t, r.stderr, `row 2 (600 123 45): Telefono: phone number "600 123 45" is too short for a number of ES (+34)`)
+	assert.Contains(t, r.stderr, `row 3 (500 123 456): Telefono: phone number "500 123 456" is not a valid number of ES (+34)`)
+	assert.Contains(t, r.stderr, `row 4 (+999 1234 5678): Telefono: phone number "+999 1234 5678" has an unknown country prefix`)
+	assert.Contains(t, r.stderr, `row 5 (hola): Telefono: phone number "hola" contains 'h'`)
 	assert.Equal(t, []string{"34600000005", "33612345678"}, sentPhones(srv))
 
 	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--region", "XX")

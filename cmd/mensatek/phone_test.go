@@ -2,82 +2,13 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/proto"
 )
-
-// international builds numbers itself for speed: it must agree with libphonenumber's Parse.
-func TestInternationalAgreesWithParse(t *testing.T) {
-	for _, digits := range []string{
-		"34600123456", "34912345678", "34500123456", "3460012345", // Spain: mobile, landline, invalid, short
-		"390612345678", "393123456789", // Italy: a Rome landline keeps its leading 0; a mobile
-		"447911123456", "12025550123", "33612345678", "5215512345678", "8613812345678",
-		"80012345678",   // +800, a non-geographic code
-		"99912345678",   // no such country
-		"600123456",     // a Spanish national number read as +60 (Malaysia)
-		"6112345678",    // +61 (Australia), too short
-		"35312345678",   // +353 (Ireland)
-		"3460000000001", // too long
-		"330612345678",  // France with its national prefix 0 after the country's: Parse strips it
-	} {
-		want := ""
-		if num, err := phonenumbers.Parse("+"+digits, ""); err == nil && phonenumbers.IsValidNumber(num) {
-			want = strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+")
-		}
-		got, ok := international(digits)
-		assert.Equal(t, want, got, digits)
-		assert.Equal(t, want != "", ok, digits)
-	}
-}
-
-// phoneRules must say what the library says: every region's example number of every kind of
-// line, and variants of each (a digit changed, dropped or added), against IsValidNumber.
-func TestPhoneRulesAgreeWithLibrary(t *testing.T) {
-	types := []phonenumbers.PhoneNumberType{phonenumbers.FIXED_LINE, phonenumbers.MOBILE, phonenumbers.TOLL_FREE,
-		phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.VOIP, phonenumbers.PERSONAL_NUMBER,
-		phonenumbers.PAGER, phonenumbers.UAN, phonenumbers.VOICEMAIL}
-	checked, valid := 0, 0
-	for region := range phonenumbers.GetSupportedRegions() {
-		for _, typ := range types {
-			ex := phonenumbers.GetExampleNumberForType(region, typ)
-			if ex == nil {
-				continue
-			}
-			cc := int(ex.GetCountryCode())
-			nsn := phonenumbers.GetNationalSignificantNumber(ex)
-			variants := []string{nsn, nsn + "1", nsn[:len(nsn)-1], "9" + nsn[1:], nsn[:len(nsn)-1] + "7", "0" + nsn}
-			for _, v := range variants {
-				if strings.Trim(v, "0") == "" {
-					continue
-				}
-				nn, err := strconv.ParseUint(v, 10, 64)
-				require.NoError(t, err)
-				num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(nn)}
-				if zeros := len(v) - len(strings.TrimLeft(v, "0")); zeros > 0 {
-					num.ItalianLeadingZero = proto.Bool(true)
-					num.NumberOfLeadingZeros = proto.Int32(int32(zeros))
-				}
-				want := phonenumbers.IsValidNumber(num)
-				got, ok := rules.valid(cc, v)
-				require.True(t, ok)
-				assert.Equal(t, want, got, "+%d %s (%s)", cc, v, region)
-				checked++
-				if want {
-					valid++
-				}
-			}
-		}
-	}
-	t.Logf("%d numbers, %d valid", checked, valid)
-	assert.Greater(t, checked, 3000)
-	assert.Greater(t, valid, 1000)
-}
 
 func TestPhoneChecker(t *testing.T) {
 	none, err := newPhoneChecker("")
