@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -21,10 +24,18 @@ import (
 // result is dropped: a command already sent may still run when Redis answers again. Every
 // operation here tolerates that, as it tolerates any timeout: changes apply by their time, a
 // claim expires with its lease, a limiter's turn is only spent.
-func bounded[T any](ctx context.Context, dials *dialWatch, f func(ctx context.Context) (T, error)) (T, error) {
-	if ctx.Done() == nil { // never ends: nothing to watch
-		return f(ctx)
+func bounded[T any](ctx context.Context, p *prober, f func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	if ctx.Err() != nil {
+		return zero, ctxError(ctx)
 	}
+	if ctx.Done() == nil { // never ends: nothing to watch
+		v, err := f(ctx)
+		p.note(err)
+		return v, err
+	}
+	start := time.Now()
+	p.maybeProbe(ctx)
 	type result struct {
 		v   T
 		err error
@@ -44,15 +55,19 @@ func bounded[T any](ctx context.Context, dials *dialWatch, f func(ctx context.Co
 			r.err = ctx.Err()
 		}
 	}
+	p.note(r.err)
 	if r.err != nil && ctx.Err() != nil && errors.Is(r.err, ctx.Err()) {
-		r.err = dials.explain(ctxError(ctx))
+		r.err = ctxError(ctx)
+		if perr := p.failure(start); perr != nil {
+			r.err = fmt.Errorf("no connection to Redis (%w): %w", perr, r.err)
+		}
 	}
 	return r.v, r.err
 }
 
 // run is bounded for an operation that returns only an error.
-func run(ctx context.Context, dials *dialWatch, f func(ctx context.Context) error) error {
-	_, err := bounded(ctx, dials, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
+func run(ctx context.Context, p *prober, f func(ctx context.Context) error) error {
+	_, err := bounded(ctx, p, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
 	return err
 }
 
@@ -70,64 +85,100 @@ func ctxError(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", err, cause)
 }
 
-// dialWatch is a go-redis hook that remembers how the latest attempt to connect to Redis ended.
-// go-redis dials in the background and retries a refused connection until the caller's context
-// ends, and then its error says only that the context ended; with the watch, a store's error
-// names the refused connection. It watches nothing but dials.
-type dialWatch struct {
+// prober finds out why Redis cannot be reached, for the error of a call whose context ended
+// while go-redis was still trying to connect: go-redis dials in the background and retries a
+// refused connection until the caller's context ends, and then says only that the context
+// ended. When a call starts while the client may have no connection to Redis (its pool is
+// empty; for a Cluster client, whose pool statistics load the cluster's state, while no call
+// has had an answer since the last that had none), a probe connects to Redis as the client does
+// (its Dialer, network and addresses), within the call's context, and closes the connection at
+// once. One probe runs at a time; calls that end meanwhile use its result. It never changes the
+// client.
+type prober struct {
+	pooled  func() bool // whether the client's pool holds a connection; nil: unknown
+	network string
+	addrs   []string
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	answered atomic.Bool // the latest call had an answer from Redis
+	busy     atomic.Bool // a probe is connecting
+
 	mu  sync.Mutex
-	err error // the latest dial's error; nil once a dial succeeded
+	err error     // the latest probe's failure; nil if it connected
+	at  time.Time // when the latest probe ended
 }
 
-// watchDials adds a dialWatch to rdb: to a Cluster or Ring client's node clients (its own hooks
-// do not see their dials), those of a Ring now, and those either makes from now on. A Cluster
-// client makes its nodes when it first loads the cluster's state, usually after the stores are
-// made.
-func watchDials(rdb redis.UniversalClient) *dialWatch {
-	w := &dialWatch{}
-	rdb.AddHook(w)
-	if nodes, ok := rdb.(interface{ OnNewNode(func(*redis.Client)) }); ok {
-		nodes.OnNewNode(func(node *redis.Client) { node.AddHook(w) })
-	}
-	if ring, ok := rdb.(*redis.Ring); ok {
-		_ = ring.ForEachShard(context.Background(), func(_ context.Context, shard *redis.Client) error {
-			shard.AddHook(w)
-			return nil
-		})
-	}
-	return w
-}
-
-// DialHook implements redis.Hook.
-func (w *dialWatch) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := next(ctx, network, addr)
-		if errors.Is(err, context.Canceled) {
-			return conn, err // go-redis stopped the dial: it says nothing about Redis
+// newProber returns the prober of rdb: a *redis.Client (Sentinel's failover client too: its
+// Dialer finds the master), a *redis.ClusterClient (its seed addresses) or a *redis.Ring (its
+// shards). For another client it probes nothing.
+func newProber(rdb redis.UniversalClient) *prober {
+	p := &prober{network: "tcp"}
+	var timeout time.Duration
+	pooled := func() bool { return rdb.PoolStats().TotalConns > 0 }
+	switch c := rdb.(type) {
+	case *redis.Client:
+		o := c.Options()
+		p.network, p.addrs, p.dial, timeout, p.pooled = o.Network, []string{o.Addr}, o.Dialer, o.DialTimeout, pooled
+	case *redis.ClusterClient:
+		o := c.Options()
+		p.addrs, p.dial, timeout = o.Addrs, o.Dialer, o.DialTimeout
+	case *redis.Ring:
+		o := c.Options()
+		for _, a := range o.Addrs {
+			p.addrs = append(p.addrs, a)
 		}
-		w.mu.Lock()
-		w.err = err
-		w.mu.Unlock()
-		return conn, err
+		sort.Strings(p.addrs)
+		p.dial, timeout, p.pooled = o.Dialer, o.DialTimeout, pooled
 	}
+	if p.dial == nil {
+		d := &net.Dialer{Timeout: timeout}
+		p.dial = d.DialContext
+	}
+	return p
 }
 
-// ProcessHook implements redis.Hook; it adds nothing to commands.
-func (w *dialWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-
-// ProcessPipelineHook implements redis.Hook; it adds nothing to pipelines.
-func (w *dialWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+// maybeProbe starts a probe within ctx if the client may have no connection and no probe runs.
+func (p *prober) maybeProbe(ctx context.Context) {
+	if len(p.addrs) == 0 {
+		return
+	}
+	if p.pooled != nil && p.pooled() || p.pooled == nil && p.answered.Load() {
+		return // go-redis has a connection: this call does not wait for a new one
+	}
+	if !p.busy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		var first error
+		for _, addr := range p.addrs {
+			conn, err := p.dial(ctx, p.network, addr)
+			if err == nil {
+				conn.Close()
+				continue
+			}
+			if first == nil && ctx.Err() == nil { // a dial the context ended says nothing of Redis
+				first = err
+			}
+		}
+		p.mu.Lock()
+		p.err, p.at = first, time.Now()
+		p.mu.Unlock()
+		p.busy.Store(false)
+	}()
 }
 
-// explain adds to err, the error of a call its context ended, why Redis could not be reached,
-// if the latest attempt to connect failed.
-func (w *dialWatch) explain(err error) error {
-	w.mu.Lock()
-	dialErr := w.err
-	w.mu.Unlock()
-	if dialErr == nil {
-		return err
+// note records whether a call that ended with err had an answer from Redis.
+func (p *prober) note(err error) {
+	var replied redis.Error // a reply of Redis's, such as NOSCRIPT, or redis.Nil
+	p.answered.Store(err == nil || errors.As(err, &replied))
+}
+
+// failure returns the failure of a probe that ended after since, if any.
+func (p *prober) failure(since time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.at.Before(since) {
+		return nil
 	}
-	return fmt.Errorf("no connection to Redis, the latest attempt failed (%w): %w", dialErr, err)
+	return p.err
 }

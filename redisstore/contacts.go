@@ -46,7 +46,7 @@ const ContactBatchSize = 1000
 // others are refused with an error. A zero time is kept as "never".
 type ContactStore struct {
 	rdb              redis.UniversalClient
-	dials            *dialWatch
+	probe            *prober
 	contactPrefix    string
 	consent, indexed string
 }
@@ -57,7 +57,7 @@ func NewContactStore(rdb redis.UniversalClient, opts ...Option) *ContactStore {
 	o := buildOptions(opts)
 	return &ContactStore{
 		rdb:           rdb,
-		dials:         watchDials(rdb),
+		probe:         newProber(rdb),
 		contactPrefix: o.prefix + "contact:",
 		consent:       o.prefix + "{contacts}:consent",
 		indexed:       o.prefix + "{contacts}:optedout",
@@ -145,7 +145,7 @@ func (s *ContactStore) RecordInbound(ctx context.Context, phone string, t time.T
 	if at == "" {
 		return nil
 	}
-	err = run(ctx, s.dials, func(ctx context.Context) error {
+	err = run(ctx, s.probe, func(ctx context.Context) error {
 		return inboundScript.Run(ctx, s.rdb, []string{s.contactPrefix + phone}, at).Err()
 	})
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut boo
 	if optedOut {
 		flag = "1"
 	}
-	err = run(ctx, s.dials, func(ctx context.Context) error {
+	err = run(ctx, s.probe, func(ctx context.Context) error {
 		return consentScript.Run(ctx, s.rdb, []string{s.consent, s.indexed}, phone, flag, at, source).Err()
 	})
 	if err != nil {
@@ -183,7 +183,7 @@ func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[strin
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: contacts: %w", err)
 	}
-	out, err := bounded(ctx, s.dials, func(ctx context.Context) (map[string]mensatek.Contact, error) {
+	out, err := bounded(ctx, s.probe, func(ctx context.Context) (map[string]mensatek.Contact, error) {
 		out := make(map[string]mensatek.Contact)
 		err := batch.Distinct(phones, ContactBatchSize, func(batch []string) error { return s.lookup(ctx, batch, out) })
 		return out, err
@@ -262,7 +262,7 @@ func (s *ContactStore) OptedOut(ctx context.Context) ([]mensatek.Contact, error)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: opted out: %w", err)
 	}
-	list, err := bounded(ctx, s.dials, s.optedOut)
+	list, err := bounded(ctx, s.probe, s.optedOut)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: opted out: %w", err)
 	}

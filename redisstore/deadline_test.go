@@ -246,3 +246,29 @@ func TestUnreachableRedisNamesTheRefusedConnectionOnClusterAndRing(t *testing.T)
 		})
 	}
 }
+
+// Making a store while the client is in use is safe: the stores never change the client (go-redis's
+// AddHook, for one, races with commands in flight). Meaningful under -race, as CI runs it.
+func TestMakingStoresWhileTheClientIsInUse(t *testing.T) {
+	rdb := client(t)
+	stop := make(chan struct{})
+	busy := make(chan struct{})
+	go func() {
+		defer close(busy)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = rdb.Ping(context.Background()).Err()
+			}
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		redisstore.NewRateLimiter(rdb, "test:rate:"+dedupstoretest.Token(), 1000, 10)
+		redisstore.NewContactStore(rdb)
+		redisstore.NewDedupStore(rdb)
+	}
+	close(stop)
+	<-busy
+}

@@ -10,9 +10,11 @@
 // abandoned so goes on in the background until go-redis gives up on it, and may still run if
 // Redis answers later; set ContextTimeoutEnabled and ReadTimeout so that it does not linger.
 // When the context ends while Redis cannot be reached, the error names the failed connection
-// ("dial tcp ...: connect: connection refused") as well as the context's error: each
-// constructor adds a hook to the client (rdb.AddHook, and the nodes' of a Cluster or Ring
-// client) that only notes how its latest attempt to connect ended.
+// ("dial tcp ...: connect: connection refused") as well as the context's error: go-redis dials
+// in the background and says only that the context ended, so a call that starts while the
+// client has no connection (an empty pool; on Cluster, until a call has had an answer) also
+// connects once as the client would, and closes the connection at once. The stores never
+// change the client (no hooks).
 package redisstore
 
 import (
@@ -76,7 +78,7 @@ func buildOptions(opts []Option) options {
 // a short Lua script (EVALSHA), a completion is one SET, a release one compare-and-delete script.
 type DedupStore struct {
 	rdb       redis.UniversalClient
-	dials     *dialWatch
+	probe     *prober
 	prefix    string
 	retention time.Duration
 }
@@ -85,7 +87,7 @@ type DedupStore struct {
 // *redis.Ring, or any redis.UniversalClient).
 func NewDedupStore(rdb redis.UniversalClient, opts ...Option) *DedupStore {
 	o := buildOptions(opts)
-	return &DedupStore{rdb: rdb, dials: watchDials(rdb), prefix: o.prefix + "dedup:", retention: o.retention}
+	return &DedupStore{rdb: rdb, probe: newProber(rdb), prefix: o.prefix + "dedup:", retention: o.retention}
 }
 
 // claimScript: KEYS[1] the report's key; ARGV[1] the token, ARGV[2] the lease in ms.
@@ -124,7 +126,7 @@ func (s *DedupStore) Claim(ctx context.Context, key, token string, lease time.Du
 		}
 		ms = 1
 	}
-	res, err := bounded(ctx, s.dials, func(ctx context.Context) ([]int64, error) {
+	res, err := bounded(ctx, s.probe, func(ctx context.Context) ([]int64, error) {
 		return claimScript.Run(ctx, s.rdb, []string{s.prefix + key}, token, ms).Int64Slice()
 	})
 	if err != nil {
@@ -143,7 +145,7 @@ func (s *DedupStore) Claim(ctx context.Context, key, token string, lease time.Du
 
 // Complete marks key as done for the retention.
 func (s *DedupStore) Complete(ctx context.Context, key string) error {
-	err := run(ctx, s.dials, func(ctx context.Context) error { return s.rdb.Set(ctx, s.prefix+key, "d", s.retention).Err() })
+	err := run(ctx, s.probe, func(ctx context.Context) error { return s.rdb.Set(ctx, s.prefix+key, "d", s.retention).Err() })
 	if err != nil {
 		return fmt.Errorf("redisstore: complete: %w", err)
 	}
@@ -152,7 +154,7 @@ func (s *DedupStore) Complete(ctx context.Context, key string) error {
 
 // Release deletes key if token holds it.
 func (s *DedupStore) Release(ctx context.Context, key, token string) error {
-	err := run(ctx, s.dials, func(ctx context.Context) error {
+	err := run(ctx, s.probe, func(ctx context.Context) error {
 		return releaseScript.Run(ctx, s.rdb, []string{s.prefix + key}, token).Err()
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {

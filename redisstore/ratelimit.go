@@ -16,7 +16,7 @@ import (
 // (github.com/go-redis/redis_rate), one round trip per try, on one key.
 type RateLimiter struct {
 	limiter *redis_rate.Limiter
-	dials   *dialWatch
+	probe   *prober
 	key     string
 	limit   redis_rate.Limit
 	err     error
@@ -26,7 +26,7 @@ type RateLimiter struct {
 // 1), kept in Redis under key (say, "mensatek:" and your API user). Give the client
 // [mensatek.WithLimiter]. A perSecond <= 0 makes every Wait fail.
 func NewRateLimiter(rdb redis.UniversalClient, key string, perSecond float64, burst int) *RateLimiter {
-	l := &RateLimiter{limiter: redis_rate.NewLimiter(rdb), dials: watchDials(rdb), key: key}
+	l := &RateLimiter{limiter: redis_rate.NewLimiter(rdb), probe: newProber(rdb), key: key}
 	if burst < 1 {
 		burst = 1
 	}
@@ -49,7 +49,7 @@ func (l *RateLimiter) Wait(ctx context.Context) error {
 		return l.err
 	}
 	for {
-		res, err := bounded(ctx, l.dials, func(ctx context.Context) (*redis_rate.Result, error) {
+		res, err := bounded(ctx, l.probe, func(ctx context.Context) (*redis_rate.Result, error) {
 			return l.limiter.Allow(ctx, l.key, l.limit)
 		})
 		if err != nil {
