@@ -341,6 +341,11 @@ type reply interface{ head() *replyHead }
 // call sends body to op's function and decodes the JSON reply into out, retrying as the policy
 // and the operation allow. It returns an error unless Res > 0.
 func (c *Client) call(ctx context.Context, op Operation, body []byte, out reply) error {
+	return c.callWith(ctx, op, fixedBody(body), out)
+}
+
+// callWith is call with a body made before each attempt (see bodyFunc).
+func (c *Client) callWith(ctx context.Context, op Operation, body bodyFunc, out reply) error {
 	return c.do(ctx, op, body, false, func(ex *exchange) outcome {
 		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
 		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
@@ -356,14 +361,24 @@ type outcome struct {
 	err       error // nil: the call succeeded
 }
 
+// bodyFunc returns the body of a call's next attempt, or an error that ends the call before the
+// attempt leaves. do calls it once before any wait, and again after every wait (the rate
+// limiter's, a retry's backoff) right before the attempt it precedes: a send re-checks its
+// recipients' consent there, so no wait lies between the last check and the request.
+type bodyFunc func(ctx context.Context) ([]byte, error)
+
+// fixedBody is the bodyFunc of a call whose body never changes.
+func fixedBody(b []byte) bodyFunc { return func(context.Context) ([]byte, error) { return b, nil } }
+
 // do is the one request path: every call of every operation, JSON or download, is attempted,
-// logged, classified and retried here. Each attempt posts body and hands the reply, its body
-// open, to read. It fails fast during an authentication cooldown and waits for the rate limiter
-// before each attempt. When stream is true (a download), the client's timeout bounds each wait
-// for data instead of the whole call, so a large file is not cut off while it flows. It marks
-// with ErrNotSent the failures that left nothing at the API: a refusal of the limiter, or an
-// attempt that provably never left, when no earlier attempt of the call reached it.
-func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool, read func(ex *exchange) outcome) error {
+// logged, classified and retried here. Each attempt posts the body that body returns and hands
+// the reply, its body open, to read. It fails fast during an authentication cooldown and waits
+// for the rate limiter before each attempt. When stream is true (a download), the client's
+// timeout bounds each wait for data instead of the whole call, so a large file is not cut off
+// while it flows. It marks with ErrNotSent the failures that left nothing at the API: a refusal
+// of the limiter, or an attempt that provably never left, when no earlier attempt of the call
+// reached it.
+func (c *Client) do(ctx context.Context, op Operation, body bodyFunc, stream bool, read func(ex *exchange) outcome) error {
 	if err := c.checkCooldown(op); err != nil {
 		return err
 	}
@@ -373,14 +388,26 @@ func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool,
 			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
 		defer cancel()
 	}
+	// Made before any wait, so a send refused for consent takes no turn of the limiter.
+	b, err := body(ctx)
+	if err != nil {
+		return err
+	}
 	reached := false // an attempt may have reached the API: no error of this call is ErrNotSent
 	for n := 0; ; n++ {
+		waited := n > 0 // a retry's backoff
 		if c.limiter != nil {
 			if err := waitLimiter(ctx, c.limiter); err != nil {
 				return notSentUnless(reached, fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err))
 			}
+			waited = true
 		}
-		a, err := c.try(ctx, op, body, stream, read)
+		if waited {
+			if b, err = body(ctx); err != nil {
+				return err
+			}
+		}
+		a, err := c.try(ctx, op, b, stream, read)
 		c.noteOutcome(err)
 		if err == nil {
 			return nil

@@ -320,6 +320,17 @@ func WithContactClock(now func() time.Time) ContactOption {
 //
 // A store that fails makes the send fail with an error matching [ErrNotSent]: consent is never
 // assumed.
+//
+// The store is read before the first attempt and again after every wait that precedes an attempt
+// (the rate limiter's, a retry's backoff), so nothing waits between the last read and the
+// request: an opt-out the store holds when that read runs stops the send. A recipient refused
+// by a later read is treated as one refused by the first: left out and listed in
+// [SendResult.Skipped] with SkipRefusedRecipients (the body is encoded again without them),
+// otherwise the whole send fails and nothing is sent. Without a limiter the first read is the
+// last. What remains is the read's own round trip and the request's way to the API: an opt-out
+// recorded during that time, or later, does not stop a request already on its way; a send
+// scheduled with [SendRequest.ScheduleAt] is checked when it is made, not when the provider
+// delivers it; and a store that reads from a replica sees a change only once the replica has it.
 func WithContacts(store ContactStore, opts ...ContactOption) Option {
 	return func(c *config) error {
 		if store == nil {
@@ -380,6 +391,38 @@ type SkippedRecipient struct {
 	Err   error  // a *ContactError
 }
 
+// consentedBody is the body of a send with [WithContacts]: each call checks the recipients left
+// in req against the store and encodes those allowed. The request path calls it before the first
+// attempt and again after every wait (the rate limiter's, a retry's backoff), so a recipient
+// whose opt-out was recorded while the send waited is not sent to. A recipient refused by a
+// later check is removed from req and added to *skipped, as one refused by the first; without
+// SkipRefusedRecipients the send fails. A check that finds nothing new reuses the body.
+func (c *Client) consentedBody(req *SendRequest, phones []string, skipped *[]SkippedRecipient) bodyFunc {
+	var body []byte
+	return func(ctx context.Context) ([]byte, error) {
+		to, kept, skip, err := c.checkContacts(ctx, req, phones)
+		if err != nil {
+			var ce *ContactError
+			if errors.As(err, &ce) && len(*skipped) > 0 {
+				// Every recipient is refused now: name those left out before too.
+				errs := make([]error, 0, len(*skipped)+1)
+				for _, s := range *skipped {
+					errs = append(errs, s.Err)
+				}
+				err = errors.Join(append(errs, err)...)
+			}
+			return nil, err
+		}
+		if body != nil && len(kept) == len(phones) {
+			return body, nil
+		}
+		req.To, phones = to, kept
+		*skipped = append(*skipped, skip...)
+		body, err = encodeValidated(req, phones)
+		return body, err
+	}
+}
+
 // checkContacts applies the consent rules to req's recipients, whose normalised phones are
 // phones. It returns the recipients to send to (all of them, or the allowed ones when skipping)
 // with their phones, and the skipped ones.
@@ -391,6 +434,9 @@ func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []s
 	}
 	known, err := c.contacts.Contacts(ctx, phones)
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) && cause != ctx.Err() {
+			err = fmt.Errorf("%w: %w", err, cause) // names WithTimeout when it ended the read
+		}
 		return nil, nil, nil, markNotSent(fmt.Errorf("mensatek: send: not sent: reading the contact store: %w", err))
 	}
 	now := cc.now()

@@ -92,7 +92,7 @@ func (c *Client) download(ctx context.Context, messageID int64, phone string, w 
 		return nil, err
 	}
 	var info *MediaInfo
-	err = c.do(ctx, OpMediaDownload, body, true, func(ex *exchange) outcome {
+	err = c.do(ctx, OpMediaDownload, fixedBody(body), true, func(ex *exchange) outcome {
 		cw := &countingWriter{w: w}
 		i, res, cut, err := c.readMedia(ex, cw)
 		info = i

@@ -62,8 +62,8 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithTimeout bounds each call as a whole, from its first request to the end of its last reply,
-// with retries, their waits and the rate limiter's waits included (default 30 s; 0 means no bound
-// but the context's). To bound each attempt as well, set [RetryPolicy.AttemptTimeout]. A media
+// with retries, their waits, the rate limiter's waits and the consent reads of [WithContacts]
+// included (default 30 s; 0 means no bound but the context's). To bound each attempt as well, set [RetryPolicy.AttemptTimeout]. A media
 // download is the exception: there WithTimeout bounds each wait for data, so a large file is not
 // cut off while it flows. A call cut short fails with an error matching
 // [context.DeadlineExceeded] (and [ErrOutcomeUnknown] for a send that may have left).

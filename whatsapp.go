@@ -74,17 +74,18 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error)
 		return nil, err
 	}
 	var skipped []SkippedRecipient
+	var body bodyFunc
 	if c.contacts != nil {
-		if req.To, phones, skipped, err = c.checkContacts(ctx, &req, phones); err != nil {
+		body = c.consentedBody(&req, phones, &skipped)
+	} else {
+		b, err := encodeValidated(&req, phones)
+		if err != nil {
 			return nil, err
 		}
-	}
-	body, err := encodeValidated(&req, phones)
-	if err != nil {
-		return nil, err
+		body = fixedBody(b)
 	}
 	var r sendReply
-	if err := c.call(ctx, OpSend, body, &r); err != nil {
+	if err := c.callWith(ctx, OpSend, body, &r); err != nil {
 		return nil, err
 	}
 	res, err := r.result()

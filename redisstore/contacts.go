@@ -48,6 +48,7 @@ const ContactBatchSize = 1000
 // time is kept as "never".
 type ContactStore struct {
 	rdb              redis.UniversalClient
+	probe            *prober
 	contactPrefix    string
 	consent, indexed string
 }
@@ -66,6 +67,7 @@ func NewContactStore(rdb redis.UniversalClient, opts ...Option) *ContactStore {
 	startServerCheck(rdb, o, contactsKind)
 	return &ContactStore{
 		rdb:           rdb,
+		probe:         newProber(rdb),
 		contactPrefix: o.prefix + "contact:",
 		consent:       o.prefix + "{contacts}:consent",
 		indexed:       o.prefix + "{contacts}:optedout",
@@ -168,7 +170,10 @@ func (s *ContactStore) RecordInbound(ctx context.Context, phone string, t time.T
 	if at == "" {
 		return nil
 	}
-	if err := inboundScript.Run(ctx, s.rdb, []string{s.contactPrefix + phone}, at).Err(); err != nil {
+	err = run(ctx, s.probe, func(ctx context.Context) error {
+		return inboundScript.Run(ctx, s.rdb, []string{s.contactPrefix + phone}, at).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("redisstore: record inbound: %w", err)
 	}
 	return nil
@@ -194,7 +199,9 @@ func (s *ContactStore) SetOptOut(ctx context.Context, phone string, optedOut boo
 	if optedOut {
 		flag = "1"
 	}
-	res, err := consentScript.Run(ctx, s.rdb, []string{s.consent, s.indexed}, phone, flag, at, source).Result()
+	res, err := bounded(ctx, s.probe, func(ctx context.Context) (any, error) {
+		return consentScript.Run(ctx, s.rdb, []string{s.consent, s.indexed}, phone, flag, at, source).Result()
+	})
 	if err != nil {
 		return fmt.Errorf("redisstore: set opt-out: %w", err)
 	}
@@ -215,8 +222,11 @@ func (s *ContactStore) Contacts(ctx context.Context, phones []string) (map[strin
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: contacts: %w", err)
 	}
-	out := make(map[string]mensatek.Contact)
-	err := batch.Distinct(phones, ContactBatchSize, func(batch []string) error { return s.lookup(ctx, batch, out) })
+	out, err := bounded(ctx, s.probe, func(ctx context.Context) (map[string]mensatek.Contact, error) {
+		out := make(map[string]mensatek.Contact)
+		err := batch.Distinct(phones, ContactBatchSize, func(batch []string) error { return s.lookup(ctx, batch, out) })
+		return out, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: contacts: %w", err)
 	}
@@ -291,19 +301,28 @@ func (s *ContactStore) OptedOut(ctx context.Context) ([]mensatek.Contact, error)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: opted out: %w", err)
 	}
+	list, err := bounded(ctx, s.probe, s.optedOut)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: opted out: %w", err)
+	}
+	return list, nil
+}
+
+// optedOut is OptedOut, page by page.
+func (s *ContactStore) optedOut(ctx context.Context) ([]mensatek.Contact, error) {
 	var list []mensatek.Contact
 	from := "-"
 	for {
 		page, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.indexed, Start: from, Stop: "+", ByLex: true, Count: ContactBatchSize}).Result()
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: opted out: %w", err)
+			return nil, err
 		}
 		if len(page) == 0 {
 			break
 		}
 		got := make(map[string]mensatek.Contact, len(page))
 		if err := s.lookup(ctx, page, got); err != nil {
-			return nil, fmt.Errorf("redisstore: opted out: %w", err)
+			return nil, err
 		}
 		for _, p := range page {
 			// A phone that opted back in between the two reads is left out.

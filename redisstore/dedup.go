@@ -3,6 +3,18 @@
 // webhook's deduplication ([DedupStore]), a rate limit for sends ([RateLimiter]) and the
 // customers' consent and last messages ([ContactStore]). It works with a single Redis node,
 // Sentinel and Redis Cluster: every operation touches one key, or keys that share a slot.
+//
+// Every operation honours its context: it returns when the context ends even if Redis has not
+// answered, whatever the client's options (go-redis itself applies a context's deadline to its
+// reads only with ContextTimeoutEnabled, and never notices a cancellation mid-read). A command
+// abandoned so goes on in the background until go-redis gives up on it, and may still run if
+// Redis answers later; set ContextTimeoutEnabled and ReadTimeout so that it does not linger.
+// When the context ends while Redis cannot be reached, the error names the failed connection
+// ("dial tcp ...: connect: connection refused") as well as the context's error: go-redis dials
+// in the background and says only that the context ended, so a call that starts while the
+// client has no connection (an empty pool; on Cluster, until a call has had an answer) also
+// connects once as the client would, and closes the connection at once. The stores never
+// change the client (no hooks).
 package redisstore
 
 import (
@@ -69,6 +81,7 @@ func buildOptions(opts []Option) options {
 // a short Lua script (EVALSHA), a completion is one SET, a release one compare-and-delete script.
 type DedupStore struct {
 	rdb       redis.UniversalClient
+	probe     *prober
 	prefix    string
 	retention time.Duration
 }
@@ -85,7 +98,7 @@ type DedupStore struct {
 func NewDedupStore(rdb redis.UniversalClient, opts ...Option) *DedupStore {
 	o := buildOptions(opts)
 	startServerCheck(rdb, o, dedupKind)
-	return &DedupStore{rdb: rdb, prefix: o.prefix + "dedup:", retention: o.retention}
+	return &DedupStore{rdb: rdb, probe: newProber(rdb), prefix: o.prefix + "dedup:", retention: o.retention}
 }
 
 // claimScript: KEYS[1] the report's key; ARGV[1] the token, ARGV[2] the lease in ms.
@@ -124,7 +137,9 @@ func (s *DedupStore) Claim(ctx context.Context, key, token string, lease time.Du
 		}
 		ms = 1
 	}
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.prefix + key}, token, ms).Int64Slice()
+	res, err := bounded(ctx, s.probe, func(ctx context.Context) ([]int64, error) {
+		return claimScript.Run(ctx, s.rdb, []string{s.prefix + key}, token, ms).Int64Slice()
+	})
 	if err != nil {
 		return mensatek.Claim{}, fmt.Errorf("redisstore: claim: %w", err)
 	}
@@ -141,7 +156,8 @@ func (s *DedupStore) Claim(ctx context.Context, key, token string, lease time.Du
 
 // Complete marks key as done for the retention.
 func (s *DedupStore) Complete(ctx context.Context, key string) error {
-	if err := s.rdb.Set(ctx, s.prefix+key, "d", s.retention).Err(); err != nil {
+	err := run(ctx, s.probe, func(ctx context.Context) error { return s.rdb.Set(ctx, s.prefix+key, "d", s.retention).Err() })
+	if err != nil {
 		return fmt.Errorf("redisstore: complete: %w", err)
 	}
 	return nil
@@ -149,7 +165,9 @@ func (s *DedupStore) Complete(ctx context.Context, key string) error {
 
 // Release deletes key if token holds it.
 func (s *DedupStore) Release(ctx context.Context, key, token string) error {
-	err := releaseScript.Run(ctx, s.rdb, []string{s.prefix + key}, token).Err()
+	err := run(ctx, s.probe, func(ctx context.Context) error {
+		return releaseScript.Run(ctx, s.rdb, []string{s.prefix + key}, token).Err()
+	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("redisstore: release: %w", err)
 	}

@@ -57,3 +57,18 @@ func ExampleNewContactStore() {
 		log.Print("not sent: the customer opted out")
 	}
 }
+
+// A go-redis client configured so that commands abandoned at a caller's deadline end with it
+// (the stores return at the deadline either way).
+func Example_clientOptions() {
+	rdb := redis.NewClient(&redis.Options{
+		Addr:                  "redis:6379",
+		ContextTimeoutEnabled: true,        // reads and writes end at the caller's deadline
+		ReadTimeout:           time.Second, // bounds calls whose ctx has no deadline
+		WriteTimeout:          time.Second,
+		DialTimeout:           2 * time.Second,
+		PoolTimeout:           2 * time.Second, // waiting for a free connection
+	})
+	limiter := redisstore.NewRateLimiter(rdb, "mensatek:rate:my-api-user", 20, 5)
+	_, _ = mensatek.NewClient("my-api-user", "my-api-token", mensatek.WithLimiter(limiter))
+}

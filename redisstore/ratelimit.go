@@ -16,6 +16,7 @@ import (
 // (github.com/go-redis/redis_rate), one round trip per try, on one key.
 type RateLimiter struct {
 	limiter *redis_rate.Limiter
+	probe   *prober
 	key     string
 	limit   redis_rate.Limit
 	err     error
@@ -25,7 +26,7 @@ type RateLimiter struct {
 // 1), kept in Redis under key (say, "mensatek:" and your API user). Give the client
 // [mensatek.WithLimiter]. A perSecond <= 0 makes every Wait fail.
 func NewRateLimiter(rdb redis.UniversalClient, key string, perSecond float64, burst int) *RateLimiter {
-	l := &RateLimiter{limiter: redis_rate.NewLimiter(rdb), key: key}
+	l := &RateLimiter{limiter: redis_rate.NewLimiter(rdb), probe: newProber(rdb), key: key}
 	if burst < 1 {
 		burst = 1
 	}
@@ -40,13 +41,17 @@ func NewRateLimiter(rdb redis.UniversalClient, key string, perSecond float64, bu
 
 // Wait blocks until a call may go, or ctx ends (its error is returned), or Redis fails. When ctx
 // has a deadline that comes before the call's turn, it returns at once with an error matching
-// context.DeadlineExceeded instead of waiting in vain.
+// context.DeadlineExceeded instead of waiting in vain. It returns when ctx ends even while Redis
+// does not answer (a paused or overloaded server), so a client's [mensatek.WithTimeout] holds;
+// if Redis cannot be reached, the error also names the failed connection.
 func (l *RateLimiter) Wait(ctx context.Context) error {
 	if l.err != nil {
 		return l.err
 	}
 	for {
-		res, err := l.limiter.Allow(ctx, l.key, l.limit)
+		res, err := bounded(ctx, l.probe, func(ctx context.Context) (*redis_rate.Result, error) {
+			return l.limiter.Allow(ctx, l.key, l.limit)
+		})
 		if err != nil {
 			return fmt.Errorf("redisstore: rate limiter: %w", err)
 		}

@@ -113,6 +113,41 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Redis is a redis-server of one test's own ([StartRedis]), which the test may pause.
+type Redis struct {
+	// Addr is the server's address, host:port on the loopback interface.
+	Addr string
+	proc *os.Process
+}
+
+// StartRedis starts a redis-server for t alone on a free loopback port and stops it at the end
+// of the test. Unlike [RedisURL] it never uses the server MENSATEK_TEST_REDIS_URL names: a test
+// that pauses its server must own it. Without redis-server the test skips (fails with CI=true).
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	addr, proc, stop, err := startRedisProcess()
+	if errors.Is(err, errMissing) {
+		howto := "redis-server not found; install it (apt-get install redis-server)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(howto + " (CI=true: store tests must not be skipped)")
+		}
+		t.Skip(howto)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return &Redis{Addr: addr, proc: proc}
+}
+
+// Pause stops the server's process (SIGSTOP): it keeps its port and accepts connections, as
+// the kernel does for it, but answers nothing until [Redis.Resume], like a server that hangs.
+// It fails where there are no such signals; the test should skip then.
+func (r *Redis) Pause() error { return stopProcess(r.proc) }
+
+// Resume lets a paused server go on (SIGCONT); it answers what it was sent meanwhile.
+func (r *Redis) Resume() error { return continueProcess(r.proc) }
+
 func startRedis() (string, func(), error) {
 	addr, stop, err := startRedisServer()
 	if err != nil {
@@ -146,26 +181,33 @@ func startRedisCluster() (string, func(), error) {
 
 // startRedisServer starts a redis-server with extra arguments and returns its address.
 func startRedisServer(extra ...string) (string, func(), error) {
+	addr, _, stop, err := startRedisProcess(extra...)
+	return addr, stop, err
+}
+
+// startRedisProcess is startRedisServer that also returns the server's process.
+func startRedisProcess(extra ...string) (string, *os.Process, func(), error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return "", nil, errMissing
+		return "", nil, nil, errMissing
 	}
 	dir, err := os.MkdirTemp("", "mensatek-redis-")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", dir, "--logfile", dir + "/redis.log"}, extra...)
 	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("starting redis-server: %w", err)
+		return "", nil, nil, fmt.Errorf("starting redis-server: %w", err)
 	}
 	stop := func() {
+		_ = continueProcess(cmd.Process) // a paused server: let it see the kill at once
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		os.RemoveAll(dir)
@@ -176,11 +218,11 @@ func startRedisServer(extra ...string) (string, func(), error) {
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(dir + "/redis.log")
 			stop()
-			return "", nil, fmt.Errorf("redis-server on %s did not answer PING within 20 s: %s", addr, log)
+			return "", nil, nil, fmt.Errorf("redis-server on %s did not answer PING within 20 s: %s", addr, log)
 		}
 		time.Sleep(20 * time.Millisecond) // waiting for the server to listen
 	}
-	return addr, stop, nil
+	return addr, cmd.Process, stop, nil
 }
 
 func redisPing(addr string) bool {

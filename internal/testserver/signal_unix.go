@@ -1,0 +1,11 @@
+//go:build unix
+
+package testserver
+
+import (
+	"os"
+	"syscall"
+)
+
+func stopProcess(p *os.Process) error     { return p.Signal(syscall.SIGSTOP) }
+func continueProcess(p *os.Process) error { return p.Signal(syscall.SIGCONT) }
