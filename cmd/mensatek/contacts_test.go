@@ -26,17 +26,16 @@ func TestOptoutCommand(t *testing.T) {
 	r := h.run(ctx, "optout", "add", "34600000001", "+34 600 000 002", "--contacts", store, "--source", "call-center")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, "2 phones opted out.\n", r.stdout)
-	// A national number, read in the region as campaign --region reads it.
+	// A national number, read in the region as campaign --region reads it (in a store of its
+	// own: lifting it here would come within ConsentOrderMargin of the opt-out).
+	regional := filepath.Join(t.TempDir(), "regional.csv")
 	h.reset()
-	r = h.run(ctx, "optout", "add", "600 000 003", "--region", "ES", "--contacts", store)
+	r = h.run(ctx, "optout", "add", "600 000 003", "--region", "ES", "--contacts", regional)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	h.reset()
-	r = h.run(ctx, "optout", "list", "--contacts", store)
+	r = h.run(ctx, "optout", "list", "--contacts", regional)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "34600000003\t")
-	h.reset()
-	r = h.run(ctx, "optout", "remove", "34600000003", "--contacts", store)
-	require.Equal(t, exitOK, r.code, r.stderr)
 	h.reset()
 	r = h.run(ctx, "optout", "list", "--contacts", store)
 	require.Equal(t, exitOK, r.code, r.stderr)
