@@ -100,7 +100,11 @@ func TestOptOutDuringTheLimiterWaitWithSeveralRecipients(t *testing.T) {
 	ctx := context.Background()
 	srv := mensatektest.Start(t)
 	store := mensatek.NewMemoryContactStore()
-	require.NoError(t, store.SetOptOut(ctx, "34600000003", true, time.Now(), "call-center"))
+	// Each consent change comes more than ConsentOrderMargin after the one before, so that an
+	// opt-in after an opt-out is recorded.
+	at := time.Now().Add(-time.Hour)
+	next := func() time.Time { at = at.Add(mensatek.ConsentOrderMargin + time.Second); return at }
+	require.NoError(t, store.SetOptOut(ctx, "34600000003", true, next(), "call-center"))
 	to := []mensatek.Recipient{welcome("34600000001"), welcome("+34 600 000 002"), welcome("34600000003")}
 
 	// Default: the whole send fails, nothing leaves.
@@ -111,7 +115,7 @@ func TestOptOutDuringTheLimiterWaitWithSeveralRecipients(t *testing.T) {
 	_, err = sendWhileWaiting(t, lim, func() (*mensatek.SendResult, error) {
 		return c.SendTemplate(ctx, "customer_welcome", to[:2]...)
 	}, func() {
-		require.NoError(t, store.SetOptOut(ctx, "34600000002", true, time.Now(), "keyword:BAJA"))
+		require.NoError(t, store.SetOptOut(ctx, "34600000002", true, next(), "keyword:BAJA"))
 	})
 	require.ErrorIs(t, err, mensatek.ErrOptedOut)
 	var ce *mensatek.ContactError
@@ -121,12 +125,12 @@ func TestOptOutDuringTheLimiterWaitWithSeveralRecipients(t *testing.T) {
 
 	// Skipping: the recipient refused at the re-check is left out and reported with the one
 	// refused before the wait; the request carries only the others.
-	require.NoError(t, store.SetOptOut(ctx, "34600000002", false, time.Now(), "web-form"))
+	require.NoError(t, store.SetOptOut(ctx, "34600000002", false, next(), "web-form"))
 	skip := srv.Client(mensatek.WithContacts(store, mensatek.SkipRefusedRecipients()), mensatek.WithLimiter(lim))
 	res, err := sendWhileWaiting(t, lim, func() (*mensatek.SendResult, error) {
 		return skip.SendTemplate(ctx, "customer_welcome", to...)
 	}, func() {
-		require.NoError(t, store.SetOptOut(ctx, "34600000002", true, time.Now(), "keyword:BAJA"))
+		require.NoError(t, store.SetOptOut(ctx, "34600000002", true, next(), "keyword:BAJA"))
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Sent)
@@ -139,11 +143,11 @@ func TestOptOutDuringTheLimiterWaitWithSeveralRecipients(t *testing.T) {
 	assert.Equal(t, []string{"34600000001"}, sent[0].Phones())
 
 	// Every recipient left refused at the re-check: the send fails, naming them all.
-	require.NoError(t, store.SetOptOut(ctx, "34600000002", false, time.Now(), "web-form"))
+	require.NoError(t, store.SetOptOut(ctx, "34600000002", false, next(), "web-form"))
 	_, err = sendWhileWaiting(t, lim, func() (*mensatek.SendResult, error) {
 		return skip.SendTemplate(ctx, "customer_welcome", to[1:]...)
 	}, func() {
-		require.NoError(t, store.SetOptOut(ctx, "34600000002", true, time.Now(), "keyword:BAJA"))
+		require.NoError(t, store.SetOptOut(ctx, "34600000002", true, next(), "keyword:BAJA"))
 	})
 	require.ErrorIs(t, err, mensatek.ErrOptedOut)
 	assert.Contains(t, err.Error(), "34600000002")
