@@ -56,6 +56,7 @@ type Client struct {
 	now          func() time.Time // the clock of the auth cooldown; tests replace it
 	contacts     ContactStore     // nil: no consent checks (WithContacts)
 	contactCfg   *contactConfig
+	observer     ClientObserver // nil: nothing observes the client (WithObserver)
 
 	mu           sync.Mutex
 	credits      float64
@@ -134,6 +135,7 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		now:          time.Now,
 		contacts:     cfg.contacts,
 		contactCfg:   cfg.contactCfg,
+		observer:     cfg.observer,
 	}
 	return c, nil
 }
@@ -338,11 +340,15 @@ type reply interface{ head() *replyHead }
 // call sends body to op's function and decodes the JSON reply into out, retrying as the policy
 // and the operation allow. It returns an error unless Res > 0.
 func (c *Client) call(ctx context.Context, op Operation, body []byte, out reply) error {
-	return c.do(ctx, op, body, false, func(ex *exchange) outcome {
+	err := c.do(ctx, op, body, false, func(ex *exchange) outcome {
 		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
 		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
 		return outcome{res: res, cut: readErr != nil && !errors.Is(readErr, errTooLarge), err: err}
 	})
+	if err == nil {
+		c.observeCredits(ctx, op, out.head())
+	}
+	return err
 }
 
 // outcome is how the reading of one attempt's reply ended.
@@ -373,11 +379,11 @@ func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool,
 	reached := false // an attempt may have reached the API: no error of this call is ErrNotSent
 	for n := 0; ; n++ {
 		if c.limiter != nil {
-			if err := waitLimiter(ctx, c.limiter); err != nil {
+			if err := c.observeLimiter(ctx, op, n); err != nil {
 				return notSentUnless(reached, fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err))
 			}
 		}
-		a, err := c.try(ctx, op, body, stream, read)
+		a, err := c.observeAttempt(ctx, op, n, body, stream, read)
 		c.noteOutcome(err)
 		if err == nil {
 			return nil
@@ -395,6 +401,7 @@ func (c *Client) do(ctx context.Context, op Operation, body []byte, stream bool,
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "mensatek retry", slog.String("operation", string(op)),
 				slog.Int("retry", n+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
 		}
+		c.observeBackoff(ctx, op, n+1, wait, err)
 		if serr := sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("%w (retry abandoned: %w)", err, serr)
 		}

@@ -29,6 +29,7 @@ type config struct {
 	limiter      Limiter
 	contacts     ContactStore
 	contactCfg   *contactConfig
+	observer     ClientObserver
 }
 
 // WithBaseURL points the client at another address, with or without a trailing slash. It must be
