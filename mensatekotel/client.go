@@ -36,6 +36,7 @@ const (
 	keyRecipients = attribute.Key("mensatek.recipients")
 	keyCredits    = attribute.Key("mensatek.credits")
 	keyRetry      = attribute.Key("mensatek.retry")
+	keyResend     = attribute.Key("mensatek.attempt.resend")
 	keyWait       = attribute.Key("mensatek.wait.duration")
 	keyReason     = attribute.Key("mensatek.consent.reason")
 )
@@ -62,7 +63,7 @@ func newClientObserver(cfg config) *clientObserver {
 		metric.WithDescription("Duration of mensatek API calls, retries and waits included."), durationBuckets())
 	handle(err)
 	o.attempts, err = m.Int64Counter("mensatek.client.attempts", metric.WithUnit("{attempt}"),
-		metric.WithDescription("HTTP attempts of mensatek API calls, by operation and outcome."))
+		metric.WithDescription("HTTP attempts of mensatek API calls, by operation, outcome and whether they were retries."))
 	handle(err)
 	o.limiterWait, err = m.Float64Histogram("mensatek.client.limiter.wait", metric.WithUnit("s"),
 		metric.WithDescription("Time mensatek API calls waited for the rate limiter."), durationBuckets())
@@ -138,7 +139,8 @@ func (o *clientObserver) AttemptEnd(ctx context.Context, a mensatek.AttemptInfo,
 	if result.Err != nil && result.NeverSent {
 		outcome = typeNotSent // a connection refused, a DNS failure: the request never left
 	}
-	o.attempts.Add(ctx, 1, metric.WithAttributes(keyOperation.String(string(a.Operation)), keyOutcome.String(outcome)))
+	o.attempts.Add(ctx, 1, metric.WithAttributes(keyOperation.String(string(a.Operation)), keyOutcome.String(outcome),
+		keyResend.Bool(a.Retry > 0)))
 	span := trace.SpanFromContext(ctx)
 	if result.HTTPStatus > 0 {
 		span.SetAttributes(keyHTTPStatus.Int(result.HTTPStatus))

@@ -251,8 +251,10 @@ func TestSendRetriedAfterRefusedConnection(t *testing.T) {
 	assert.Equal(t, int64(200), v.AsInt64())
 
 	op := attribute.String("mensatek.operation", "send")
-	assert.Equal(t, int64(1), tm.counter(t, "mensatek.client.attempts", op, attribute.String("mensatek.outcome", "not_sent")))
-	assert.Equal(t, int64(1), tm.counter(t, "mensatek.client.attempts", op, attribute.String("mensatek.outcome", "ok")))
+	assert.Equal(t, int64(1), tm.counter(t, "mensatek.client.attempts", op, attribute.String("mensatek.outcome", "not_sent"),
+		attribute.Bool("mensatek.attempt.resend", false)))
+	assert.Equal(t, int64(1), tm.counter(t, "mensatek.client.attempts", op, attribute.String("mensatek.outcome", "ok"),
+		attribute.Bool("mensatek.attempt.resend", true)))
 	hist, ok := tm.metric(t, "mensatek.client.operation.duration").(metricdata.Histogram[float64])
 	require.True(t, ok)
 	require.Len(t, hist.DataPoints, 1)
