@@ -216,9 +216,11 @@ type WebhookObserver interface {
 	Claimed(ctx context.Context, status ClaimStatus)
 	// FuncStart is called before your function runs; it gets the returned context.
 	FuncStart(ctx context.Context) context.Context
-	// FuncEnd is called when your function returned (err holds a recovered panic too).
+	// FuncEnd is called when your function returned (err holds a recovered panic too, and is
+	// http.ErrAbortHandler when your function panicked with it to abort the response).
 	FuncEnd(ctx context.Context, err error)
-	// DeliveryEnd is called when the handler has answered, with the HTTP status it answered.
+	// DeliveryEnd is called when the handler has answered, with the HTTP status it answered;
+	// 0 when the response was aborted (a panic with http.ErrAbortHandler) before a status.
 	DeliveryEnd(ctx context.Context, httpStatus int)
 }
 
@@ -268,12 +270,16 @@ func (h *webhookHandler) observeDelivery(w http.ResponseWriter, r *http.Request)
 	obs := h.cfg.observer
 	ctx := obs.DeliveryStart(r.Context(), r)
 	sw := &statusWriter{ResponseWriter: w}
-	return sw, r.WithContext(ctx), func() {
+	return sw, r.WithContext(ctx), func() { // deferred by ServeHTTP: recover sees its panic
+		p := recover()
 		status := sw.status
-		if status == 0 {
+		if status == 0 && p == nil {
 			status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
 		}
 		obs.DeliveryEnd(ctx, status)
+		if p != nil {
+			panic(p) // http.ErrAbortHandler, passed on
+		}
 	}
 }
 

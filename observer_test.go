@@ -183,3 +183,20 @@ func TestWebhookObserverSeesDeliveries(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, deliver(strings.Repeat("x", 5000)))
 	assert.Equal(t, []string{"delivery-start POST @", "delivery-end 413 @delivery"}, rec.take())
 }
+
+func TestWebhookObserverSeesAbortedDeliveries(t *testing.T) {
+	rec := &recorder{}
+	h := NewWebhookHandler(func(context.Context, *Event) error { panic(http.ErrAbortHandler) },
+		WithoutWebhookAuth(), WithWebhookObserver(rec))
+	r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(referenceWebhook))
+	r.Header.Set("Content-Type", "application/json")
+	assert.PanicsWithValue(t, http.ErrAbortHandler, func() { h.ServeHTTP(httptest.NewRecorder(), r) })
+	assert.Equal(t, []string{
+		"delivery-start POST @",
+		"report INPUT 8 text @delivery",
+		"claim acquired @delivery",
+		"fn-start @delivery",
+		"fn-end err=true @fn",
+		"delivery-end 0 @delivery",
+	}, rec.take(), "an aborted delivery is neither a success nor an answer")
+}

@@ -499,7 +499,13 @@ func reportTimes(date, arrived time.Time) (inbound, optOut, optIn time.Time) {
 func (h *webhookHandler) call(ctx context.Context, ev *Event) (err error) {
 	if obs := h.cfg.observer; obs != nil {
 		ctx = obs.FuncStart(ctx)
-		defer func() { obs.FuncEnd(ctx, err) }() // after the recover below: err holds a panic
+		defer func() { // after the recover below: err holds a panic, but for http.ErrAbortHandler
+			if p := recover(); p != nil {
+				obs.FuncEnd(ctx, http.ErrAbortHandler)
+				panic(p)
+			}
+			obs.FuncEnd(ctx, err)
+		}()
 	}
 	defer func() {
 		if p := recover(); p != nil {

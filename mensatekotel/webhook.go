@@ -113,16 +113,21 @@ func (o *webhookObserver) FuncEnd(ctx context.Context, err error) {
 // DeliveryEnd ends the delivery's span, and counts a report handled.
 func (o *webhookObserver) DeliveryEnd(ctx context.Context, status int) {
 	span := trace.SpanFromContext(ctx)
-	span.SetAttributes(keyHTTPStatus.Int(status))
-	if status >= 500 {
-		span.SetAttributes(keyErrorType.String(strconv.Itoa(status)))
+	switch {
+	case status == 0: // aborted before an answer
+		span.SetAttributes(keyErrorType.String("aborted"))
+		span.SetStatus(codes.Error, "aborted")
+	case status >= 500:
+		span.SetAttributes(keyHTTPStatus.Int(status), keyErrorType.String(strconv.Itoa(status)))
 		span.SetStatus(codes.Error, strconv.Itoa(status))
+	default:
+		span.SetAttributes(keyHTTPStatus.Int(status))
 	}
 	if d, ok := ctx.Value(deliveryKey{}).(*delivery); ok {
 		d.mu.Lock()
 		report, handled := d.report, d.handled
 		d.mu.Unlock()
-		if handled && report != nil && status < 300 {
+		if handled && report != nil && status >= 200 && status < 300 {
 			o.reports.Add(ctx, 1, metric.WithAttributes(report...))
 		}
 	}
