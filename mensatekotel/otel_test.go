@@ -452,3 +452,37 @@ func (i injecting) RoundTrip(r *http.Request) (*http.Response, error) {
 	propagation.TraceContext{}.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
 	return i.next.RoundTrip(r)
 }
+
+func TestEveryOperationIsASpan(t *testing.T) {
+	tm := newTelemetry(t)
+	srv := mensatektest.NewServer()
+	defer srv.Close()
+	srv.AddMedia(77, phone, "image/jpeg", []byte("jpeg bytes"))
+	client := srv.Client(mensatekotel.Instrument(tm.opts...))
+	ctx := context.Background()
+
+	_, err := client.SendTyping(ctx, 77, phone)
+	require.NoError(t, err)
+	_, err = client.DownloadMedia(ctx, 77, phone)
+	require.NoError(t, err)
+	_, err = client.SetAccountStatus(ctx, secretText)
+	require.NoError(t, err)
+	list, err := client.Templates(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	_, err = client.TemplateVariables(ctx, list[0].ID)
+	require.NoError(t, err)
+
+	for _, op := range []mensatek.Operation{mensatek.OpTyping, mensatek.OpMediaDownload, mensatek.OpAccountStatus,
+		mensatek.OpTemplates, mensatek.OpTemplateVariables} {
+		calls := tm.named("mensatek " + string(op))
+		require.Len(t, calls, 1, op)
+		v, _ := attr(calls[0], "mensatek.operation")
+		assert.Equal(t, string(op), v.AsString())
+		assert.Equal(t, codes.Unset, calls[0].Status().Code, op)
+		assert.Equal(t, int64(1), tm.counter(t, "mensatek.client.attempts", attribute.String("mensatek.operation", string(op)),
+			attribute.String("mensatek.outcome", "ok"), attribute.Bool("mensatek.attempt.resend", false)), op)
+	}
+	assert.Len(t, tm.named("POST"), 5)
+	tm.assertNoPersonalData(t, phoneDigit, secretText, "jpeg bytes")
+}
