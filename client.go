@@ -58,6 +58,7 @@ type Client struct {
 	contacts     ContactStore     // nil: no consent checks (WithContacts)
 	contactCfg   *contactConfig
 	region       *phone.RegionData // national numbers' region (WithDefaultRegion); nil: none
+	observer     ClientObserver    // nil: nothing observes the client (WithObserver)
 
 	mu           sync.Mutex
 	credits      float64
@@ -137,6 +138,7 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		contacts:     cfg.contacts,
 		contactCfg:   cfg.contactCfg,
 		region:       cfg.region,
+		observer:     cfg.observer,
 	}
 	return c, nil
 }
@@ -346,11 +348,15 @@ func (c *Client) call(ctx context.Context, op Operation, body []byte, out reply)
 
 // callWith is call with a body made before each attempt (see bodyFunc).
 func (c *Client) callWith(ctx context.Context, op Operation, body bodyFunc, out reply) error {
-	return c.do(ctx, op, body, false, func(ex *exchange) outcome {
+	err := c.do(ctx, op, body, false, func(ex *exchange) outcome {
 		data, readErr := readLimited(ex.resp.Body, MaxReplyBytes)
 		res, err := c.decodeReply(op, ex.resp, data, readErr, out)
 		return outcome{res: res, cut: readErr != nil && !errors.Is(readErr, errTooLarge), err: err}
 	})
+	if err == nil {
+		c.observeCredits(ctx, op, out.head())
+	}
+	return err
 }
 
 // outcome is how the reading of one attempt's reply ended.
@@ -397,7 +403,7 @@ func (c *Client) do(ctx context.Context, op Operation, body bodyFunc, stream boo
 	for n := 0; ; n++ {
 		waited := n > 0 // a retry's backoff
 		if c.limiter != nil {
-			if err := waitLimiter(ctx, c.limiter); err != nil {
+			if err := c.observeLimiter(ctx, op, n); err != nil {
 				return notSentUnless(reached, fmt.Errorf("mensatek: %s: not sent: waiting for the rate limiter: %w", op, err))
 			}
 			waited = true
@@ -407,7 +413,7 @@ func (c *Client) do(ctx context.Context, op Operation, body bodyFunc, stream boo
 				return err
 			}
 		}
-		a, err := c.try(ctx, op, b, stream, read)
+		a, err := c.observeAttempt(ctx, op, n, b, stream, read)
 		c.noteOutcome(err)
 		if err == nil {
 			return nil
@@ -425,6 +431,7 @@ func (c *Client) do(ctx context.Context, op Operation, body bodyFunc, stream boo
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "mensatek retry", slog.String("operation", string(op)),
 				slog.Int("retry", n+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
 		}
+		c.observeBackoff(ctx, op, n+1, wait, err)
 		if serr := sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("%w (retry abandoned: %w)", err, serr)
 		}

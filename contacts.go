@@ -457,6 +457,9 @@ func (c *Client) checkContacts(ctx context.Context, req *SendRequest, phones []s
 			to, kept = append(to, r), append(kept, phones[i])
 			continue
 		}
+		if c.observer != nil {
+			c.observer.ConsentRefused(ctx, OpSend, reason)
+		}
 		ce := &ContactError{Phone: phones[i], Contact: ct, err: reason}
 		refused = append(refused, ce)
 		skipped = append(skipped, SkippedRecipient{Phone: r.Phone, Err: ce})

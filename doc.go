@@ -39,4 +39,11 @@
 // the same stores on Redis and PostgreSQL, and a rate limiter shared by every replica; packages
 // dedupstoretest and contactstoretest are the conformance suites a store of your own must pass.
 // Package mensatektest has an in-process fake of the API for your tests.
+//
+// # Tracing and metrics
+//
+// [WithObserver] and [WithWebhookObserver] tell an observer of yours what a client and a webhook
+// handler do: calls, HTTP attempts, waits, consent refusals, credits, deliveries. Unset, they
+// cost nothing. The module github.com/mensatek-go/mensatek/mensatekotel implements them with
+// OpenTelemetry traces and metrics.
 package mensatek

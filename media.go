@@ -86,7 +86,12 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (c *Client) download(ctx context.Context, messageID int64, phone string, w io.Writer) (*MediaInfo, error) {
+func (c *Client) download(ctx context.Context, messageID int64, phone string, w io.Writer) (_ *MediaInfo, err error) {
+	if c.observer != nil {
+		var end func(int64, error)
+		ctx, end = c.startCall(ctx, OpMediaDownload, 0)
+		defer func() { end(0, err) }()
+	}
 	body, err := messageBody(messageID, phone, c.region)
 	if err != nil {
 		return nil, err

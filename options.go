@@ -32,6 +32,7 @@ type config struct {
 	contacts     ContactStore
 	contactCfg   *contactConfig
 	region       *phone.RegionData
+	observer     ClientObserver
 }
 
 // WithBaseURL points the client at another address, with or without a trailing slash. It must be

@@ -86,7 +86,12 @@ const (
 )
 
 // Templates lists the account's templates, sorted by ID (API function GetPlantillasWhatsapp).
-func (c *Client) Templates(ctx context.Context) ([]TemplateInfo, error) {
+func (c *Client) Templates(ctx context.Context) (_ []TemplateInfo, err error) {
+	if c.observer != nil {
+		var end func(int64, error)
+		ctx, end = c.startCall(ctx, OpTemplates, 0)
+		defer func() { end(0, err) }()
+	}
 	var r templatesReply
 	if err := c.call(ctx, OpTemplates, []byte(`{"Resp":"JSON"}`), &r); err != nil {
 		return nil, err
@@ -164,7 +169,12 @@ func idLess(a, b string) bool {
 // TemplateVariables returns a template and the variables each recipient must carry, sorted by
 // Index (API function GetVariablesPlantillaWhatsapp). templateID is the ID [Client.Templates]
 // lists.
-func (c *Client) TemplateVariables(ctx context.Context, templateID string) (*TemplateDetails, error) {
+func (c *Client) TemplateVariables(ctx context.Context, templateID string) (_ *TemplateDetails, err error) {
+	if c.observer != nil {
+		var end func(int64, error)
+		ctx, end = c.startCall(ctx, OpTemplateVariables, 0)
+		defer func() { end(0, err) }()
+	}
 	if strings.TrimSpace(templateID) == "" {
 		return nil, invalid("TemplateID", "is required")
 	}

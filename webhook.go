@@ -30,6 +30,7 @@ type webhookConfig struct {
 	contacts       ContactStore // nil: no consent recording
 	optOut, optIn  keywordSet
 	now            func() time.Time // bounds report dates (WithWebhookClock)
+	observer       WebhookObserver  // nil: nothing observes the handler (WithWebhookObserver)
 }
 
 // WithWebhookBasicAuth requires HTTP Basic credentials, as configured in the panel; they are
@@ -265,6 +266,11 @@ type webhookHandler struct {
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.observer != nil {
+		var done func()
+		w, r, done = h.observeDelivery(w, r)
+		defer done()
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -275,7 +281,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.maxBody)
+	r.Body = http.MaxBytesReader(unwrapStatusWriter(w), r.Body, h.cfg.maxBody)
 	ev, err := parseWebhookRequest(r, h.cfg.maxBody)
 	if err != nil {
 		if errors.Is(err, ErrWebhookTooLarge) {
@@ -284,6 +290,9 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, strings.TrimPrefix(err.Error(), "mensatek: "), http.StatusBadRequest)
 		return
+	}
+	if h.cfg.observer != nil {
+		h.cfg.observer.ReportRead(r.Context(), ReportInfo{Direction: ev.Direction, Status: ev.Status, Type: ev.Type})
 	}
 	if h.cfg.dedup == nil {
 		h.handle(r.Context(), w, ev)
@@ -304,6 +313,9 @@ func (h *webhookHandler) handleOnce(ctx context.Context, w http.ResponseWriter, 
 		h.cfg.logger.ErrorContext(ctx, "mensatek webhook: dedup store failed", "error", err, "message_id", ev.MessageID)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
+	}
+	if h.cfg.observer != nil {
+		h.cfg.observer.Claimed(ctx, c.Status)
 	}
 	switch c.Status {
 	case ClaimDone:
@@ -487,6 +499,16 @@ func reportTimes(date, arrived time.Time) (inbound, optOut, optIn time.Time) {
 
 // call runs fn, turning a panic into an error.
 func (h *webhookHandler) call(ctx context.Context, ev *Event) (err error) {
+	if obs := h.cfg.observer; obs != nil {
+		ctx = obs.FuncStart(ctx)
+		defer func() { // after the recover below: err holds a panic, but for http.ErrAbortHandler
+			if p := recover(); p != nil {
+				obs.FuncEnd(ctx, http.ErrAbortHandler)
+				panic(p)
+			}
+			obs.FuncEnd(ctx, err)
+		}()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {

@@ -68,7 +68,12 @@ type Result struct {
 // (Res > 0), so the message went out, but a field of its reply could not be read. The result
 // then holds what was read (Sent from Res at least), and the error matches ErrOutcomeUnknown and
 // wraps a *ResponseError naming the field. In every other case exactly one of them is nil.
-func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error) {
+func (c *Client) Send(ctx context.Context, req SendRequest) (res *SendResult, err error) {
+	if c.observer != nil {
+		var end func(int64, error)
+		ctx, end = c.startCall(ctx, OpSend, len(req.To))
+		defer func() { end(sendID(res), err) }()
+	}
 	phones, err := validateSend(&req, c.region)
 	if err != nil {
 		return nil, err
@@ -88,11 +93,19 @@ func (c *Client) Send(ctx context.Context, req SendRequest) (*SendResult, error)
 	if err := c.callWith(ctx, OpSend, body, &r); err != nil {
 		return nil, err
 	}
-	res, err := r.result()
+	res, err = r.result()
 	if res != nil {
 		res.Skipped = skipped
 	}
 	return res, err
+}
+
+// sendID is a send's message id, for the observer.
+func sendID(res *SendResult) int64 {
+	if res == nil {
+		return 0
+	}
+	return res.MessageID
 }
 
 // SendText sends a text message to one phone (API function EnviarWHATSAPP). Outside the
@@ -386,7 +399,12 @@ func appendRecipient(b []byte, r Recipient, phone string, keys []string) ([]byte
 // SendTyping shows the customer that you are typing a reply to the message messageID they sent
 // from phone (API function EscribiendoWhatsapp: the name is not in the reference and is
 // unverified; override it with WithEndpoint(OpTyping, ...)).
-func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) (*Result, error) {
+func (c *Client) SendTyping(ctx context.Context, messageID int64, phone string) (_ *Result, err error) {
+	if c.observer != nil {
+		var end func(int64, error)
+		ctx, end = c.startCall(ctx, OpTyping, 0)
+		defer func() { end(0, err) }()
+	}
 	body, err := messageBody(messageID, phone, c.region)
 	if err != nil {
 		return nil, err
@@ -431,7 +449,12 @@ func (h *replyHead) result() *Result {
 // function CambiarEstadoWhatsapp: the name is not in the reference and is unverified; override it
 // with WithEndpoint(OpAccountStatus, ...)). Meta may take seconds or minutes to apply it. Like a
 // send, it is not repeated when its outcome is unknown.
-func (c *Client) SetAccountStatus(ctx context.Context, status string) (*Result, error) {
+func (c *Client) SetAccountStatus(ctx context.Context, status string) (_ *Result, err error) {
+	if c.observer != nil {
+		var end func(int64, error)
+		ctx, end = c.startCall(ctx, OpAccountStatus, 0)
+		defer func() { end(0, err) }()
+	}
 	if err := checkRequired("Status", status, MaxAccountStatusLength); err != nil {
 		return nil, err
 	}
