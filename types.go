@@ -1,11 +1,8 @@
 package mensatek
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
-	"time"
-	_ "time/tzdata" // Fecha is Madrid time, also on machines without a zoneinfo database
 	"unicode/utf8"
 )
 
@@ -146,21 +143,3 @@ func checkURL(field, s string) error {
 	}
 	return nil
 }
-
-// madrid is the time zone of Fecha; time/tzdata embeds it, so loading cannot fail.
-func madrid() *time.Location {
-	loc, err := time.LoadLocation("Europe/Madrid")
-	if err != nil {
-		panic(fmt.Sprintf("mensatek: embedded Europe/Madrid zone missing: %v", err))
-	}
-	return loc
-}
-
-// MadridTime returns the location the API reads dates in (CET/CEST, Europe/Madrid).
-func MadridTime() *time.Location { return madridLoc }
-
-// madridLoc is set once at start-up and never changed.
-var madridLoc = madrid()
-
-// FormatSchedule returns t as the API's Fecha: Madrid wall-clock time, "2006-01-02 15:04".
-func FormatSchedule(t time.Time) string { return t.In(madridLoc).Format("2006-01-02 15:04") }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mensatek-go/mensatek"
-	"github.com/mensatek-go/mensatek/internal/batch"
+	"github.com/mensatek-go/mensatek/pgstore/internal/batch"
 )
 
 // DefaultContactTable is the table of a [ContactStore] unless [WithTable] names another.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mensatek-go/mensatek"
-	"github.com/mensatek-go/mensatek/internal/batch"
+	"github.com/mensatek-go/mensatek/redisstore/internal/batch"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -1,5 +1,6 @@
-// Package batch splits a list of keys into distinct batches, for the stores that look many keys
-// up in one round trip (redisstore, pgstore).
+// Package batch splits a list of keys into distinct batches, for the pgstore stores that look many
+// keys up in one round trip. Each store module has its own copy: a module imports no internal
+// package of another, so that each release of it builds against any core of its major version.
 package batch
 
 // Distinct calls fn with the distinct strings of keys, in their first order, size at a time at
