@@ -40,8 +40,11 @@ type Output struct {
 	Credits float64 `json:"credits,omitempty"`
 	// Skipped lists the phones the send left out for consent (mensatek.SkipRefusedRecipients).
 	Skipped []string `json:"skipped,omitempty"`
-	// Error says why the outcome is unknown or the send was refused.
+	// Error says why the outcome is unknown or the send was refused; a settled job keeps it.
 	Error string `json:"error,omitempty"`
+	// SettledBy says what proved that a job whose outcome was unknown was sent
+	// ([SettleFromReport]); empty otherwise.
+	SettledBy string `json:"settled_by,omitempty"`
 }
 
 func outputOf(ref string, res *mensatek.SendResult) *Output {
