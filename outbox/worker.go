@@ -170,6 +170,17 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 
 	send := w.client.Send
 	if w.checked {
+		if err := w.checkTemplate(ctx, job.Args.Request.Message); err != nil {
+			var te *mensatek.TemplateError
+			if errors.As(err, &te) {
+				return w.refused(ctx, job, err)
+			}
+			err = fmt.Errorf("reading the template to check it: %w", err)
+			if classify(err) == verdictWait {
+				return w.wait(ctx, job, err)
+			}
+			return w.retry(ctx, job, err) // a read sends nothing
+		}
 		send = w.client.SendChecked
 	}
 	res, err := send(ctx, job.Args.Request)
@@ -188,14 +199,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	case verdictRefused:
 		return w.refused(ctx, job, err)
 	case verdictWait:
-		backoff := w.refusalMin
-		for i := 1; i < job.Attempt && backoff < w.refusalMax; i++ {
-			backoff *= 2
-		}
-		backoff = min(backoff, w.refusalMax)
-		// The executor asks NextRetry with this same job value right after Work returns.
-		job.Args.retryAt = time.Now().Add(backoff/2 + rand.N(backoff/2+1))
-		return w.retry(ctx, job, err)
+		return w.wait(ctx, job, err)
 	case verdictSnooze:
 		d := w.snooze/2 + rand.N(w.snooze+1)
 		w.log(ctx, slog.LevelInfo, "mensatek outbox: snoozed", job, err, slog.Duration("snooze", d))
@@ -203,6 +207,30 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	default:
 		return w.retry(ctx, job, err)
 	}
+}
+
+// checkTemplate reads the template a template message names (the client caches it for
+// SendChecked), so that a failure to read it, which sends nothing, is told apart from the
+// send's own failures.
+func (w *Worker) checkTemplate(ctx context.Context, m mensatek.Message) error {
+	var name string
+	switch t := m.(type) {
+	case mensatek.Template:
+		name = t.Name
+	case *mensatek.Template:
+		if t == nil {
+			return nil
+		}
+		name = t.Name
+	default:
+		return nil
+	}
+	_, err := w.client.TemplateByName(ctx, name)
+	var ve *mensatek.ValidationError
+	if errors.As(err, &ve) {
+		return nil // SendChecked reports the request's mistakes, with the others
+	}
+	return err
 }
 
 type verdict int
@@ -235,6 +263,8 @@ func classify(err error) verdict {
 			return verdictSnooze
 		}
 		return verdictRetry
+	case apiErr != nil && apiErr.Operation != mensatek.OpSend:
+		return verdictRetry // a read before the send (SendChecked's template) failed
 	case apiErr != nil:
 		return verdictRefused // any other answer of the API refusing the send
 	}
@@ -282,6 +312,19 @@ func (e *jobError) Unwrap() error {
 func (w *Worker) retry(ctx context.Context, job *river.Job[SendArgs], err error) error {
 	w.log(ctx, slog.LevelInfo, "mensatek outbox: not sent, will retry", job, err)
 	return fmt.Errorf(retryText+"%w", err)
+}
+
+// wait ends the attempt with an error River retries after a long backoff: from the minimum,
+// doubling with each attempt, up to the maximum, with jitter.
+func (w *Worker) wait(ctx context.Context, job *river.Job[SendArgs], err error) error {
+	backoff := w.refusalMin
+	for i := 1; i < job.Attempt && backoff < w.refusalMax; i++ {
+		backoff *= 2
+	}
+	backoff = min(backoff, w.refusalMax)
+	// The executor asks NextRetry with this same job value right after Work returns.
+	job.Args.retryAt = time.Now().Add(backoff/2 + rand.N(backoff/2+1))
+	return w.retry(ctx, job, err)
 }
 
 func (w *Worker) refused(ctx context.Context, job *river.Job[SendArgs], err error) error {

@@ -265,8 +265,8 @@ func TestRefusalsWaitAndRetry(t *testing.T) {
 				t.Fatal(err)
 			}
 			job = waitJob(t, rc, job.ID, rivertype.JobStateCompleted)
-			if n := len(e.fake.Sent()); n != 1 || e.fake.Calls(mensatek.OpSend) != 2 {
-				t.Errorf("%d sent in %d calls, want 1 in 2", n, e.fake.Calls(mensatek.OpSend))
+			if n := len(e.fake.Sent()); n != 1 || e.fake.Calls(mensatek.OpSend) != 2 || output(t, job).MessageID != e.fake.Sent()[0].ID {
+				t.Errorf("%d sent in %d calls, output %+v; want 1 in 2", n, e.fake.Calls(mensatek.OpSend), output(t, job))
 			}
 		})
 	}
@@ -380,4 +380,24 @@ func (futureArgs) Kind() string { return outbox.Kind }
 
 func (futureArgs) MarshalJSON() ([]byte, error) {
 	return []byte(`{"request":{"v":2,"to":[{"phone":"34600000001"}],"message":{"kind":"Video","data":{}}}}`), nil
+}
+
+// With WithTemplateCheck, a failure to read the template sends nothing: the job is retried and
+// sent once.
+func TestTemplateReadFailureIsRetried(t *testing.T) {
+	e := newEnv(t)
+	e.fake.FailNextHTTP(mensatek.OpTemplates, http.StatusInternalServerError, "")
+	client := e.fake.Client(mensatek.WithRetryPolicy(mensatek.RetryPolicy{}))
+	rc := e.worker(t, outbox.NewWorker(client, outbox.WithTemplateCheck()))
+	res := e.insert(t, rc, outbox.SendArgs{Request: mensatek.SendRequest{
+		To: []mensatek.Recipient{{Phone: "34600000001", Name: "Ana", Vars: map[string]string{
+			"Variable_Cabecera_image": "https://example.com/a.png", "Valor-URL-Boton-0": "https://example.com/o"}}},
+		Message: mensatek.Template{Name: "customer_welcome"}, Reference: "tpl-1"}})
+	job := waitJob(t, rc, res.Job.ID, rivertype.JobStateCompleted)
+	if job.Attempt != 2 || len(job.Errors) != 1 || !strings.HasPrefix(job.Errors[0].Error, "mensatek outbox: not sent (will retry): reading the template") {
+		t.Fatalf("attempt %d, errors %+v", job.Attempt, job.Errors)
+	}
+	if n := e.fake.Calls(mensatek.OpSend); n != 1 || e.fake.Sent()[0].Template() != "customer_welcome" {
+		t.Errorf("%d sends, want the template once", n)
+	}
 }
