@@ -61,6 +61,7 @@ func TestREADMEGoIsCompiled(t *testing.T) {
 // The README's operator queries run, and find what they say; a delivery report settles a job
 // whose outcome was unknown, through the webhook handler the README shows.
 func TestREADMEOperatorQueriesAndSettle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.fake.DropNext(mensatek.OpSend)

@@ -22,6 +22,7 @@ import (
 // The message goes out if and only if the transaction that inserted it commits, and the
 // result is the job's output.
 func TestSentIfAndOnlyIfCommitted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.pool.Exec(ctx, `CREATE TABLE `+e.schema+`.orders (id bigint PRIMARY KEY)`); err != nil {
@@ -67,6 +68,7 @@ func TestSentIfAndOnlyIfCommitted(t *testing.T) {
 }
 
 func TestUniqueByReference(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ins := e.inserter(t)
 	first := e.insert(t, ins, text("r1", "one"))
@@ -130,6 +132,7 @@ func (l *failingLimiter) Wait(ctx context.Context) error {
 
 // A failure for which nothing reached the API is retried with River's policy, and sent once.
 func TestRetriedWhenNotSent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	lim := &failingLimiter{}
 	lim.n.Store(2)
@@ -151,6 +154,7 @@ func TestRetriedWhenNotSent(t *testing.T) {
 
 // A send that may have reached the API ends cancelled, recorded as unknown, never retried.
 func TestOutcomeUnknownIsCancelled(t *testing.T) {
+	t.Parallel()
 	for name, fault := range map[string]func(e *env){
 		"dropped": func(e *env) { e.fake.DropNext(mensatek.OpSend) },
 		"502":     func(e *env) { e.fake.FailNextHTTP(mensatek.OpSend, http.StatusBadGateway, "") },
@@ -176,6 +180,7 @@ func TestOutcomeUnknownIsCancelled(t *testing.T) {
 
 // Refusals no retry can cure end the job cancelled at once.
 func TestRefusalsAreCancelled(t *testing.T) {
+	t.Parallel()
 	optedOut := mensatek.NewMemoryContactStore()
 	if err := optedOut.SetOptOut(context.Background(), "34600000001", true, time.Now(), "test"); err != nil {
 		t.Fatal(err)
@@ -235,6 +240,7 @@ func TestRefusalsAreCancelled(t *testing.T) {
 
 // Refusals time can cure wait with a long backoff, recorded; once fixed, the job is sent.
 func TestRefusalsWaitAndRetry(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fault func(e *env)
@@ -275,6 +281,7 @@ func TestRefusalsWaitAndRetry(t *testing.T) {
 // The callback stores the result in the completing transaction; when it fails, the job is
 // retried without sending again.
 func TestOnSentInCompletingTransaction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.pool.Exec(ctx, `CREATE TABLE `+e.schema+`.sent_log (reference text PRIMARY KEY, message_id bigint)`); err != nil {
@@ -311,6 +318,7 @@ func TestOnSentInCompletingTransaction(t *testing.T) {
 // A limiter whose next turn comes after the job's deadline snoozes the job instead of holding
 // a worker, without using an attempt.
 func TestLimiterWaitSnoozes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// One send now, the next in 1000 s: past the client's 30 s timeout.
 	client := e.fake.Client(mensatek.WithRateLimit(0.001, 1))
@@ -332,6 +340,7 @@ func TestLimiterWaitSnoozes(t *testing.T) {
 // A client stopped while a send is in flight (a deploy) leaves the job cancelled as unknown:
 // River would otherwise put it back as if it had never run.
 func TestStopMidSendIsNotResent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.fake.DelayNext(mensatek.OpSend, time.Minute)
 	rc := e.worker(t, outbox.NewWorker(e.fake.Client()))
@@ -354,6 +363,7 @@ func TestStopMidSendIsNotResent(t *testing.T) {
 // A stored request this release cannot read (written by a newer one) is retried, marked as not
 // sent, so that a newer worker can take it.
 func TestUnreadableRequestIsRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ins := e.inserter(t)
 	ctx := context.Background()
@@ -385,6 +395,7 @@ func (futureArgs) MarshalJSON() ([]byte, error) {
 // With WithTemplateCheck, a failure to read the template sends nothing: the job is retried and
 // sent once.
 func TestTemplateReadFailureIsRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.fake.FailNextHTTP(mensatek.OpTemplates, http.StatusInternalServerError, "")
 	client := e.fake.Client(mensatek.WithRetryPolicy(mensatek.RetryPolicy{}))

@@ -22,6 +22,7 @@ import (
 // Two River clients (two processes' worth of workers) on one database: 300 jobs, inserted
 // twice over, are 300 sends, each reference once.
 func TestTwoClientsSendEachReferenceOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	a := e.worker(t, outbox.NewWorker(e.fake.Client()))
@@ -166,6 +167,7 @@ func runChild(t *testing.T, v string) {
 // After an operator retries a job whose outcome was unknown, it is still not sent; after one
 // retries a refused job whose cause was fixed, it is.
 func TestOperatorRetry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	store := mensatek.NewMemoryContactStore()
