@@ -165,7 +165,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		return w.finish(ctx, job, out)
 	}
 	if why := earlierAttemptMayHaveSent(job.JobRow); why != "" {
-		return w.unknown(ctx, job, errors.New("an earlier attempt may have sent it: "+why))
+		return w.unknown(ctx, job, errors.New("an earlier attempt may have sent it: "+why), nil)
 	}
 
 	send := w.client.Send
@@ -195,7 +195,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 
 	switch classify(err) {
 	case verdictUnknown:
-		return w.unknown(ctx, job, err)
+		if res != nil {
+			// The API accepted the send (Res > 0) but part of its reply could not be read:
+			// keep what was read with the unknown outcome.
+			return w.unknown(ctx, job, err, outputOf(ref, res))
+		}
+		return w.unknown(ctx, job, err, nil)
 	case verdictRefused:
 		return w.refused(ctx, job, err)
 	case verdictWait:
@@ -334,10 +339,16 @@ func (w *Worker) refused(ctx context.Context, job *river.Job[SendArgs], err erro
 	return river.JobCancel(e)
 }
 
-func (w *Worker) unknown(ctx context.Context, job *river.Job[SendArgs], err error) error {
+// unknown cancels the job as outcome unknown, recording out (what was read of an accepted
+// send's reply), or an output of its own when out is nil.
+func (w *Worker) unknown(ctx context.Context, job *river.Job[SendArgs], err error, out *Output) error {
 	w.log(ctx, slog.LevelError, "mensatek outbox: outcome unknown, cancelled", job, err)
 	e := &jobError{text: unknownText + err.Error(), unknown: true}
-	_ = river.RecordOutput(ctx, &Output{Outcome: OutcomeUnknown, Reference: job.Args.Request.Reference, Error: e.text})
+	if out == nil {
+		out = &Output{Reference: job.Args.Request.Reference}
+	}
+	out.Outcome, out.Error = OutcomeUnknown, e.text
+	_ = river.RecordOutput(ctx, out)
 	return river.JobCancel(e)
 }
 

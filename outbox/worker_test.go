@@ -158,6 +158,10 @@ func TestOutcomeUnknownIsCancelled(t *testing.T) {
 	for name, fault := range map[string]func(e *env){
 		"dropped": func(e *env) { e.fake.DropNext(mensatek.OpSend) },
 		"502":     func(e *env) { e.fake.FailNextHTTP(mensatek.OpSend, http.StatusBadGateway, "") },
+		// Accepted (Res 1), but the idMensaje cannot be read: what was read is kept.
+		"accepted, unreadable": func(e *env) {
+			e.fake.FailNextHTTP(mensatek.OpSend, http.StatusOK, `{"Res":"1","idMensaje":"x","Enviados":"1","Cred":"10"}`)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
@@ -168,7 +172,9 @@ func TestOutcomeUnknownIsCancelled(t *testing.T) {
 			if job.Attempt != 1 || len(job.Errors) != 1 || !strings.HasPrefix(job.Errors[0].Error, "JobCancelError: mensatek outbox: outcome unknown, not retried: ") {
 				t.Fatalf("attempt %d, errors %+v", job.Attempt, job.Errors)
 			}
-			if out := output(t, job); out.Outcome != outbox.OutcomeUnknown || out.Reference != "unknown-1" || "JobCancelError: "+out.Error != job.Errors[0].Error {
+			out := output(t, job)
+			if out.Outcome != outbox.OutcomeUnknown || out.Reference != "unknown-1" || "JobCancelError: "+out.Error != job.Errors[0].Error ||
+				(out.Sent == 1) != (name == "accepted, unreadable") {
 				t.Errorf("output %+v", out)
 			}
 			if n := e.fake.Calls(mensatek.OpSend); n != 1 {
