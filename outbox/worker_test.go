@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/mensatektest"
 	"github.com/mensatek-go/mensatek/outbox"
 )
 
@@ -416,5 +417,58 @@ func TestTemplateReadFailureIsRetried(t *testing.T) {
 	}
 	if n := e.fake.Calls(mensatek.OpSend); n != 1 || e.fake.Sent()[0].Template() != "customer_welcome" {
 		t.Errorf("%d sends, want the template once", n)
+	}
+}
+
+// Every message type, RawMessage and ExtraData, ScheduleAt and recipients' variables survive the
+// queue: what the fake receives from the worker is what it receives from a direct Send.
+func TestRequestSurvivesTheQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	direct := mensatektest.NewServer()
+	defer direct.Close()
+	to := []mensatek.Recipient{{Phone: "+34 600 00 00 01", Name: "Ana", Email: "ana@example.com", Vars: map[string]string{"1": "Ana 😀", "x": "<&>"}}}
+	at := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	requests := []mensatek.SendRequest{
+		{To: to, Message: mensatek.Text{Body: "hola \"ñ\" 😀", PreviewURL: true}, ScheduleAt: at, Report: true, FixUTF8: true, FallbackChannels: []string{"SMS"}},
+		{To: []mensatek.Recipient{{Phone: "34600000001", Name: "Ana", Vars: map[string]string{"Variable_Cabecera_image": "https://example.com/a.png", "Valor-URL-Boton-0": "https://example.com/o"}}}, Message: mensatek.Template{Name: "customer_welcome"}},
+		{To: to, Message: mensatek.Image{URL: "https://example.com/i.jpg", Caption: "foto"}},
+		{To: to, Message: mensatek.Document{URL: "https://example.com/f.pdf", Filename: "f.pdf", Caption: "c"}},
+		{To: to, Message: mensatek.Location{Latitude: 40.4168, Longitude: -3.7038, Name: "Sol", Address: "Madrid"}},
+		{To: to, Message: mensatek.LocationRequest{Body: "¿Dónde?"}},
+		{To: to, Message: mensatek.List{Body: "Elige", Button: "Ver", Sections: []mensatek.ListSection{{Rows: []mensatek.ListRow{{ID: "1", Title: "Uno", Description: "d"}}}}}},
+		{To: to, Message: mensatek.ReplyButtons{Body: "¿Sí?", Buttons: []mensatek.ReplyButton{{ID: "si", Title: "Sí"}, {ID: "no", Title: "No"}}}},
+		{To: []mensatek.Recipient{{Phone: "34600000002", ReplyTo: 987654321012}}, Message: mensatek.Reaction{Emoji: "👍"}},
+		{To: to, Message: mensatek.CTAButton{Body: "Mira", Text: "Abrir", URL: "https://example.com/x"}},
+		{To: to, Message: mensatek.RawMessage{Type: mensatek.TypeText, Data: map[string]any{"Texto": "raw", "Big": int64(9007199254740993),
+			"Nested": map[string]any{"l": []any{1, "dos", 2.5}}}}, ExtraData: map[string]any{"Extra": true, "N": 12}},
+	}
+	client := direct.Client()
+	rc := e.worker(t, outbox.NewWorker(e.fake.Client()))
+	var ids []int64
+	for i, req := range requests {
+		req.Reference = fmt.Sprintf("survive-%d", i)
+		if _, err := client.Send(context.Background(), req); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		ids = append(ids, e.insert(t, rc, outbox.SendArgs{Request: req}).Job.ID)
+	}
+	for _, id := range ids {
+		waitJob(t, rc, id, rivertype.JobStateCompleted)
+	}
+	want, got := direct.Sent(), e.fake.Sent()
+	if len(got) != len(want) {
+		t.Fatalf("%d sent through the queue, %d directly", len(got), len(want))
+	}
+	byRef := map[string]mensatektest.SentMessage{}
+	for _, m := range got {
+		m.ID = 0
+		byRef[m.Reference] = m
+	}
+	for _, m := range want {
+		m.ID = 0
+		if !reflect.DeepEqual(byRef[m.Reference], m) {
+			t.Errorf("%s through the queue:\n%+v\nwant\n%+v", m.Reference, byRef[m.Reference], m)
+		}
 	}
 }
