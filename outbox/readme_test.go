@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mensatek-go/mensatek"
@@ -64,14 +66,32 @@ func TestREADMEOperatorQueriesAndSettle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
+	// A worker died mid-send on the job's last attempt: River's rescuer discards it.
+	ins := e.inserter(t)
+	killed, err := ins.Insert(ctx, text("q-killed", "hola"), &river.InsertOpts{MaxAttempts: 1, ScheduledAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE `+e.schema+`.river_job SET state = 'running', attempt = 1,
+		attempted_at = now() - interval '2 hours', attempted_by = '{dead}' WHERE id = $1`, killed.Job.ID); err != nil {
+		t.Fatal(err)
+	}
 	e.fake.DropNext(mensatek.OpSend)
-	riverClient := e.worker(t, outbox.NewWorker(e.fake.Client()))
+	cfg := e.config(outbox.NewWorker(e.fake.Client()))
+	cfg.RescueStuckJobsAfter = time.Hour
+	riverClient := e.start(t, cfg)
+	if job := waitJob(t, riverClient, killed.Job.ID, rivertype.JobStateDiscarded); !outbox.IsOutcomeUnknown(job) {
+		t.Errorf("a job the rescuer discarded: IsOutcomeUnknown false (errors %+v)", job.Errors)
+	}
 	unknown := e.insert(t, riverClient, text("q-unknown", "hola"))
 	waitJob(t, riverClient, unknown.Job.ID, rivertype.JobStateCancelled)
 	e.fake.FailNext(mensatek.OpSend, mensatek.CodeInsufficientCredits, "Sin créditos")
 	waiting := e.insert(t, riverClient, text("q-credits", "hola"))
 	waitJob(t, riverClient, waiting.Job.ID, rivertype.JobStateRetryable)
 
+	if job, _ := riverClient.JobGet(ctx, waiting.Job.ID); outbox.IsOutcomeUnknown(job) {
+		t.Error("a job waiting for credits: IsOutcomeUnknown true")
+	}
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -105,13 +125,13 @@ func TestREADMEOperatorQueriesAndSettle(t *testing.T) {
 		return got
 	}
 	id := func(j *rivertype.JobRow) string { return fmt.Sprint(j.ID) }
-	if got := firstColumn(queries[0]); len(got) != 1 || got[0] != id(unknown.Job) {
-		t.Errorf("unknown jobs: %v, want [%s]", got, id(unknown.Job))
+	if got := firstColumn(queries[0]); strings.Join(got, ",") != id(killed.Job)+","+id(unknown.Job) {
+		t.Errorf("unknown jobs: %v, want [%s %s]", got, id(killed.Job), id(unknown.Job))
 	}
 	if got := firstColumn(queries[1]); len(got) != 1 || got[0] != id(waiting.Job) {
 		t.Errorf("retryable jobs: %v, want [%s]", got, id(waiting.Job))
 	}
-	if got := firstColumn(queries[2]); strings.Join(got, ",") != "cancelled,retryable" {
+	if got := firstColumn(queries[2]); strings.Join(got, ",") != "cancelled,discarded,retryable" {
 		t.Errorf("states: %v", got)
 	}
 
@@ -136,8 +156,19 @@ func TestREADMEOperatorQueriesAndSettle(t *testing.T) {
 	if job.State != rivertype.JobStateCancelled || out.Outcome != outbox.OutcomeSent || out.MessageID != 4242 || out.SettledBy == "" || out.Error == "" {
 		t.Errorf("after the report: %s, output %+v", job.State, out)
 	}
+	if got := firstColumn(queries[0]); strings.Join(got, ",") != id(killed.Job) {
+		t.Errorf("unknown jobs after the report: %v, want [%s]", got, id(killed.Job))
+	}
+	// The killed job's report settles it too.
+	status, err = mensatektest.DeliverWebhook(ctx, hook.URL, mensatektest.StatusChange(4343, "34600000001", 3, "q-killed"))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("webhook answered %d, %v", status, err)
+	}
 	if got := firstColumn(queries[0]); len(got) != 0 {
-		t.Errorf("unknown jobs after the report: %v, want none", got)
+		t.Errorf("unknown jobs after both reports: %v, want none", got)
+	}
+	if job, _ := riverClient.JobGet(ctx, killed.Job.ID); output(t, job).MessageID != 4343 || output(t, job).Error != "Stuck job rescued by JobRescuer" {
+		t.Errorf("killed job after its report: output %+v", output(t, job))
 	}
 	// Inbound messages and reports of other references settle nothing.
 	for _, ev := range []*mensatek.Event{nil, {Direction: mensatek.Inbound, Reference: "q-credits"}, {Direction: mensatek.Outbound, Reference: "q-credits", MessageID: 1}} {
