@@ -472,3 +472,27 @@ func TestRequestSurvivesTheQueue(t *testing.T) {
 		}
 	}
 }
+
+// After an authentication failure, the client's pause keeps the other queued jobs from reaching
+// the API: each fails fast and waits its long backoff, and the provider sees one failed call.
+func TestAuthPauseHoldsTheQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.FailNext(mensatek.OpSend, mensatek.CodeAuthentication, "Usuario incorrecto")
+	cfg := e.config(outbox.NewWorker(e.fake.Client(), outbox.WithRefusalBackoff(time.Hour, time.Hour)))
+	cfg.Queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: 1} // one send at a time, as one process's turn
+	rc := e.start(t, cfg)
+	var ids []int64
+	for i := 0; i < 10; i++ {
+		ids = append(ids, e.insert(t, rc, text(fmt.Sprintf("auth-%d", i), "hola")).Job.ID)
+	}
+	for _, id := range ids {
+		job := waitJob(t, rc, id, rivertype.JobStateRetryable)
+		if len(job.Errors) != 1 || !strings.Contains(job.Errors[0].Error, "authentication") {
+			t.Errorf("job %d: errors %+v", id, job.Errors)
+		}
+	}
+	if n := e.fake.Calls(mensatek.OpSend); n != 1 {
+		t.Errorf("%d calls reached the API, want the one refused", n)
+	}
+}
