@@ -25,12 +25,13 @@ import (
 //	river.AddWorker(workers, outbox.NewWorker(client))
 //
 // How each failure ends the job:
-//   - nothing reached the API ([mensatek.ErrNotSent]: a connection that failed first, the
-//     pause after an authentication failure, the limiter): the job is retried with the River
-//     client's retry policy; when the client's limiter (or anything else) ran out of time
-//     before the request left, the job is snoozed instead ([WithSnooze]), which uses no attempt;
-//   - refusals time can cure (not enough credits, an authentication failure, 429): retried
-//     with a long backoff ([WithRefusalBackoff]), each retry an attempt with its error recorded;
+//   - nothing reached the API ([mensatek.ErrNotSent]: a connection that failed first, a
+//     limiter or contact store that failed): the job is retried with the River client's retry
+//     policy; when the client's limiter (or anything else) ran out of time before the request
+//     left, the job is snoozed instead ([WithSnooze]), which uses no attempt;
+//   - refusals time can cure (not enough credits, an authentication failure or the client's
+//     pause after one, 429): retried with a long backoff ([WithRefusalBackoff]), each retry an
+//     attempt with its error recorded;
 //   - the send may have reached the API ([mensatek.ErrOutcomeUnknown]): cancelled, never
 //     retried, with the error recorded and [Output].Outcome [OutcomeUnknown];
 //   - refusals no retry can cure (a *ValidationError, [mensatek.ErrOptedOut],
