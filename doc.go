@@ -38,7 +38,9 @@
 // github.com/mensatek-go/mensatek/redisstore and github.com/mensatek-go/mensatek/pgstore hold
 // the same stores on Redis and PostgreSQL, and a rate limiter shared by every replica; packages
 // dedupstoretest and contactstoretest are the conformance suites a store of your own must pass.
-// Package mensatektest has an in-process fake of the API for your tests.
+// Package mensatektest has an in-process fake of the API for your tests. The module
+// github.com/mensatek-go/mensatek/outbox queues sends in your PostgreSQL transactions (on River)
+// and sends each once, from any number of workers.
 //
 // # Tracing and metrics
 //
