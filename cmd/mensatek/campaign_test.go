@@ -390,3 +390,22 @@ func TestCampaignManyRowsChecked(t *testing.T) {
 	assert.Equal(t, 2498, sum.Valid)
 	assert.Zero(t, srv.Calls(mensatek.OpSend))
 }
+
+// With --parallel, every batch's line still shows the rate and the time left, and the summary
+// names the rows as ranges.
+func TestCampaignParallelProgress(t *testing.T) {
+	srv, h := newFake(t)
+	path := goodCSV(t, 9)
+	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--parallel", "4")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.Len(t, lines, 5)
+	for _, l := range lines {
+		assert.Regexp(t, `^batch [1-5]/5: rows? \d+(-\d+)? sent \(message [1-5]\); \d+ rows/s, time left \d+s$`, l)
+	}
+	assert.Contains(t, r.stdout, "Sent 9 rows (rows 2-10) in 5 batches (messages 1-5)")
+	assert.Len(t, sentPhones(srv), 9)
+
+	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", goodCSV(t, 1), "--parallel", "33")
+	assertFailed(t, r, exitUsage, "--parallel must be between 1 and 32")
+}

@@ -193,7 +193,7 @@ type run struct {
 	prev   *done
 	res    *results
 	toSend RowSet
-	first  map[uint64]uint32 // each valid phone's first row, to find duplicates
+	first  firstRows // each valid phone's first row, to find duplicates
 
 	mu  sync.Mutex // guards sum while batches are in flight
 	sum *Summary
@@ -239,7 +239,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	case o.Results == "" && !o.DryRun:
 		return sum, cli.Usagef("campaign: Options need a Results file")
 	}
-	c := &run{o: o, sum: sum, first: map[uint64]uint32{}}
+	c := &run{o: o, sum: sum}
 	if o.Resume {
 		prev, err := readDone(o.Results)
 		if err != nil {

@@ -87,14 +87,10 @@ func (c *run) checkRows(rows []sheetRow, out []checkedRow) []checkedRow {
 // duplicate returns the problem of a valid phone seen in an earlier row, and records the first.
 func (c *run) duplicate(ch *checkedRow) string {
 	n, ok := phoneNumber(ch.phone)
-	if !ok {
+	if !ok || n == 0 || ch.num <= 0 || ch.num > 1<<31 {
 		return ""
 	}
-	first, seen := c.first[n]
-	switch {
-	case !seen:
-		c.first[n] = uint32(ch.num)
-	case int(first) != ch.num:
+	if first := c.first.add(n, ch.num); first != ch.num {
 		return fmt.Sprintf("%s: %s is also in row %d", c.cols.header[c.cols.phone], ch.phone, first)
 	}
 	return ""
