@@ -188,10 +188,14 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 				}
 				fmt.Fprintln(stderr, ".")
 			}
-			prog = newProgress(s, stderr, *template, sum.ToSend)
+			if !*dryRun && sum.ToSend > 0 && (*skipInvalid || sum.Invalid.Len() == 0) {
+				prog = newProgress(s, stderr, *template, sum.ToSend)
+			}
 		},
 		Batch: func(b campaign.Batch) {
-			prog.batch(b)
+			if prog != nil {
+				prog.batch(b)
+			}
 			if s.batchDone != nil {
 				s.batchDone(b.N)
 			}

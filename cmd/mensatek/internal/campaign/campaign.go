@@ -69,7 +69,7 @@ type Options struct {
 type Events struct {
 	Warning  func(msg string)     // columns no variable uses; a batch the API sent only in part
 	Invalid  func(row InvalidRow) // each invalid row, in row order, as the check finds it
-	Checked  func(sum *Summary)   // the check is done and the sending begins
+	Checked  func(sum *Summary)   // the check is done; the sending begins if it found no reason not to
 	Batch    func(b Batch)        // a batch's outcome is recorded
 	Stopping func()               // ctx ended: the batches in flight are finished first
 }
@@ -195,8 +195,9 @@ type run struct {
 	toSend RowSet
 	first  firstRows // each valid phone's first row, to find duplicates
 
-	mu  sync.Mutex // guards sum while batches are in flight
-	sum *Summary
+	mu   sync.Mutex // guards sum's outcomes and late while batches are in flight
+	sum  *Summary
+	late RowSet // rows the client left out of their batch: opted out since the check
 
 	evMu sync.Mutex // one event at a time
 }
@@ -266,6 +267,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := c.check(ctx); err != nil {
 		return sum, err
 	}
+	if c.o.Events.Checked != nil {
+		c.event(func() { c.o.Events.Checked(sum) })
+	}
 	bad := sum.Invalid.Len()
 	if bad > 0 && !o.SkipInvalid {
 		verb := "are"
@@ -284,9 +288,6 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	if sum.ToSend == 0 && bad == 0 && sum.OptedOut.Len() == 0 {
 		return sum, nil // nothing to send
-	}
-	if c.o.Events.Checked != nil {
-		c.event(func() { c.o.Events.Checked(sum) })
 	}
 	if c.res, err = openResults(o.Results); err != nil {
 		return sum, err

@@ -122,6 +122,9 @@ func (c *run) check(ctx context.Context) error {
 	sum := c.sum
 	var checked []checkedRow
 	for first := true; ; first = false {
+		if err := ctx.Err(); err != nil {
+			return err // Ctrl-C while checking: nothing was sent
+		}
 		if !first {
 			rows, err = readChunk(rr, rows)
 			if errors.Is(err, io.EOF) {

@@ -101,6 +101,10 @@ func (c *run) send(ctx context.Context) error {
 	}
 
 	// Every row the check left to send and no batch took is not sent.
+	c.late.Each(func(r int) bool {
+		c.sum.OptedOut.Add(r)
+		return true
+	})
 	handled := func(r int) bool {
 		s := c.sum
 		return s.Sent.Has(r) || s.Unknown.Has(r) || s.Failed.Has(r) || s.OptedOut.Has(r)
@@ -261,7 +265,7 @@ func (c *run) sendBatch(ctx context.Context, b batch, total int) error {
 
 	c.mu.Lock()
 	s := c.sum
-	s.OptedOut.AddAll(optedOut)
+	c.late.AddAll(optedOut) // not s.OptedOut, which produce reads
 	if res != nil {
 		credits := res.Credits
 		s.Credits = &credits
