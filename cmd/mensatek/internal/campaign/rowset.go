@@ -138,6 +138,9 @@ func (s *RowSet) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// maxRow bounds the rows parse reads, so that a short text cannot ask for a huge bitmap.
+const maxRow = 1 << 28
+
 // parse adds the rows of compact ranges.
 func (s *RowSet) parse(text string) error {
 	if text == "" {
@@ -150,7 +153,7 @@ func (s *RowSet) parse(text string) error {
 		if err == nil && isRange {
 			to, err = strconv.Atoi(b)
 		}
-		if err != nil || from < 0 || to < from {
+		if err != nil || from < 0 || to < from || to > maxRow {
 			return fmt.Errorf("row set: bad range %q", part)
 		}
 		for r := from; r <= to; r++ {

@@ -27,6 +27,7 @@ func TestRowSet(t *testing.T) {
 	var back RowSet
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, s.Rows(), back.Rows())
+	assert.Error(t, json.Unmarshal([]byte(`{"count":1,"rows":"2-999999999999"}`), &back))
 
 	// A million rows in two runs: a few bytes of JSON, and a bit a row in memory.
 	var big RowSet
