@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -185,4 +186,32 @@ func BenchmarkRunParallel(b *testing.B) {
 			b.ReportMetric(float64(20000*b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// countingLimiter counts the waits of the client's rate limiter.
+type countingLimiter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n++
+	return ctx.Err()
+}
+
+// Batches in parallel each wait for the client's rate limiter.
+func TestRunParallelWaitsForTheLimiter(t *testing.T) {
+	srv := mensatektest.NewServer()
+	defer srv.Close()
+	lim := &countingLimiter{}
+	o := options(srv.Client(mensatek.WithLimiter(lim)), writeRows(t, 100))
+	o.Batch, o.Parallel = 10, 4
+	sum, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, 10, sum.Batches)
+	calls := srv.Calls(mensatek.OpTemplates) + srv.Calls(mensatek.OpTemplateVariables) + srv.Calls(mensatek.OpSend)
+	assert.Equal(t, 10, srv.Calls(mensatek.OpSend))
+	assert.Equal(t, calls, lim.n, "one wait a call")
 }
