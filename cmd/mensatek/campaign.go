@@ -6,49 +6,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/campaign"
 )
-
-// campaignJSON is the --json output of campaign. Row lists hold row numbers, the header being
-// row 1.
-type campaignJSON struct {
-	Template    string        `json:"template"`
-	Results     string        `json:"results,omitempty"` // the results file
-	File        *fileInfo     `json:"file,omitempty"`    // how the recipients' file was read
-	Rows        int           `json:"rows"`              // data rows in the file
-	Valid       int           `json:"valid"`             // rows that passed the local check (sent or not)
-	Sent        []int         `json:"sent"`              // sent by this run
-	MessageIDs  []int64       `json:"message_ids"`       // one per batch sent
-	Unknown     []int         `json:"unknown"`           // outcome unknown in this run: never resent
-	Failed      []int         `json:"failed"`            // refused in this run: --resume sends them
-	NotSent     []int         `json:"not_sent"`          // not tried, after an interruption or error
-	Invalid     []invalidJSON `json:"invalid"`           // failed the local check
-	OptedOut    []int         `json:"opted_out"`         // skipped: the customer opted out (--contacts)
-	AlreadySent []int         `json:"already_sent"`      // skipped: sent by an earlier run
-	WasUnknown  []int         `json:"was_unknown"`       // skipped: outcome unknown in an earlier run
-	Credits     *float64      `json:"credits,omitempty"` // credits left after the last batch
-	DryRun      bool          `json:"dry_run,omitempty"`
-	Interrupted bool          `json:"interrupted"`
-	Error       string        `json:"error,omitempty"`
-}
-
-type invalidJSON struct {
-	Row     int      `json:"row"`
-	Phone   string   `json:"phone"`
-	Reasons []string `json:"reasons"`
-}
-
-// planned is a row to send.
-type planned struct {
-	row   int
-	phone string // normalised
-	rec   mensatek.Recipient
-}
 
 func runCampaign(ctx context.Context, args []string, s *sys) int {
 	const name = "campaign"
@@ -60,6 +23,7 @@ func runCampaign(ctx context.Context, args []string, s *sys) int {
 	sheetName := fs.String("sheet", "", "the `sheet` to read from an .xlsx workbook (default: the first)")
 	region := fs.String("region", "", "read national phone numbers as numbers of this `country` (ISO code, such as ES; default $MENSATEK_REGION)")
 	batch := fs.Int("batch", 100, "`recipients` per request")
+	parallel := fs.Int("parallel", 1, fmt.Sprintf("send up to `N` batches at once (at most %d)", campaign.MaxParallel))
 	skipInvalid := fs.Bool("skip-invalid", false, "send the valid rows even if some are invalid")
 	out := fs.String("out", "", "write the results to this CSV `file` (default: FILE.results.csv beside the recipients' file)")
 	resume := fs.String("resume", "", "continue the campaign recorded in this results `file`: rows sent, or whose outcome is unknown, are not sent again")
@@ -70,7 +34,7 @@ func runCampaign(ctx context.Context, args []string, s *sys) int {
 	api := addAPIFlags(fs)
 	jsonOut := fs.Bool("json", false, "print a JSON summary")
 	pos, code, done := s.parse(name, fs, helpText{
-		usage: "campaign --template NAME FILE [--region ES] [--batch N] [--skip-invalid] [--resume RESULTS] [flags]",
+		usage: "campaign --template NAME FILE [--region ES] [--batch N] [--parallel N] [--skip-invalid] [--resume RESULTS] [flags]",
 		about: `Sends a template to every row of a spreadsheet: one recipient per row, with a Telefono column,
 a Nombre column and one column per template variable ('mensatek template NAME' prints the
 header). Column names are matched without regard to case, accents or spaces, and Teléfono,
@@ -88,9 +52,11 @@ need their country prefix (34600123456, +34 600 123 456, 0034...); with --region
 MENSATEK_REGION=ES), national numbers such as 600 123 456 are read as Spanish.
 
 Every row is checked against the template first. If any is invalid, they are listed with
-their reasons and nothing is sent, unless --skip-invalid. The rows are then sent in batches
-of --batch recipients, one request per batch, with a progress bar on a terminal and a line
-per batch otherwise (both with the rate and the time left). --dry-run shows how the file was
+their reasons and nothing is sent, unless --skip-invalid. The rows are then read again and
+sent in batches of --batch recipients, one request per batch, up to --parallel batches at
+once (each waits for the client's rate limit), with a progress bar on a terminal and a line
+per batch otherwise (both with the rate and the time left). The file is read as a stream, so
+memory does not grow with its rows (an .xlsx workbook's shared strings excepted). --dry-run shows how the file was
 read, the first valid row as its recipient will get it, and the counts of valid and invalid
 rows. Each row's outcome goes to the results file (row, phone, status,
 message id or error; rows count the header as row 1).
@@ -100,7 +66,7 @@ to 'mensatek listen --contacts', or was added with 'mensatek optout add') are no
 are recorded as "opted-out" in the results file. A customer who opts out while the campaign
 runs is skipped too, in the batches still to send.
 
-Ctrl-C stops after the batch in flight and says which rows were sent. Run the same command
+Ctrl-C stops after the batches in flight and says which rows were sent. Run the same command
 with --resume RESULTS to send the rest: rows already sent are skipped, so nothing is sent
 twice. A batch whose outcome is unknown (the connection broke after the request left) is
 recorded as "unknown" and --resume does not send it again either: check the delivery reports
@@ -125,7 +91,7 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 	if len(pos) > 0 && input == "" {
 		input, inputFlag, pos = pos[0], "file", pos[1:]
 	}
-	enc, err := parseEncoding(*encoding)
+	enc, err := campaign.ParseEncoding(*encoding)
 	if err != nil {
 		return s.fail(name, err)
 	}
@@ -148,46 +114,38 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 	case *resume != "" && *out != "" && filepath.Clean(*resume) != filepath.Clean(*out):
 		return s.fail(name, usagef("--resume writes to the results file it reads: leave out --out"))
 	}
-	c := &campaign{s: s, template: *template, batchSize: *batch, reference: *reference, phones: phones}
-	c.summary.Template = *template
-	c.jsonOut = *jsonOut
-	c.summary.DryRun = *dryRun
+	o := campaign.Options{
+		Template:    *template,
+		File:        input,
+		FileFlag:    inputFlag,
+		Encoding:    enc,
+		Sheet:       *sheetName,
+		Normalize:   phones.normalize,
+		Batch:       *batch,
+		Parallel:    *parallel,
+		SkipInvalid: *skipInvalid,
+		DryRun:      *dryRun,
+		Results:     *out,
+		Reference:   *reference,
+	}
 	if *at != "" {
 		t, err := parseAt(*at, time.Now())
 		if err != nil {
 			return s.fail(name, err)
 		}
-		c.scheduleAt = t
+		o.ScheduleAt = t
 	}
-
-	resultsPath := *out
 	switch {
 	case *resume != "":
-		res, err := readResults(*resume)
-		if err != nil {
-			return s.fail(name, err)
-		}
-		c.results = res
+		o.Results, o.Resume = *resume, true
 	default:
-		if resultsPath == "" {
-			resultsPath = strings.TrimSuffix(input, filepath.Ext(input)) + ".results.csv"
+		if o.Results == "" {
+			o.Results = strings.TrimSuffix(input, filepath.Ext(input)) + ".results.csv"
 		}
-		if !*dryRun && exists(resultsPath) {
-			return s.fail(name, usagef("%s exists: continue that campaign with --resume %s, or give another --out", resultsPath, resultsPath))
+		if !*dryRun && campaign.Exists(o.Results) {
+			return s.fail(name, usagef("%s exists: continue that campaign with --resume %s, or give another --out", o.Results, o.Results))
 		}
-		c.results = newResults(resultsPath)
 	}
-	if !*dryRun {
-		c.summary.Results = c.results.path
-	}
-
-	sh, err := readSheet(input, readOptions{flag: inputFlag, encoding: enc, sheet: *sheetName})
-	if err != nil {
-		return s.fail(name, err)
-	}
-	c.summary.File = &sh.info
-	c.summary.Rows = len(sh.rows)
-	c.inputPath = input
 	if *contacts == "" {
 		*contacts = s.env("MENSATEK_CONTACTS")
 	}
@@ -198,7 +156,7 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 			return s.fail(name, err)
 		}
 		defer closeStore()
-		c.contacts = store
+		o.Contacts = store
 		// The client checks each batch again, so an opt-out recorded while the campaign runs is
 		// honoured; a template is never held back by the service window.
 		clientOpts = append(clientOpts, mensatek.WithContacts(store, mensatek.SkipRefusedRecipients(), mensatek.WithServiceWindow(0)))
@@ -207,311 +165,156 @@ mensatek campaign --template customer_welcome clientes.xlsx --region ES --resume
 	if err != nil {
 		return s.fail(name, err)
 	}
-	c.client = client
-	d, err := client.TemplateByName(ctx, *template)
-	if err != nil {
-		return s.fail(name, err)
-	}
-	if !d.Verified {
-		return s.fail(name, invalid("--template", "%s is not approved (status %s): only approved templates can be sent",
-			d.Name, d.Status))
-	}
-	cols, warning, err := mapColumns(sh, inputFlag, d)
-	if err != nil {
-		return s.fail(name, err)
-	}
-	if warning != "" {
-		fmt.Fprintf(s.stderr, "mensatek campaign: warning: %s\n", boundLine(sanitize(warning)))
-	}
-	toSend, bad := c.plan(sh, cols, d)
-	c.summary.Valid = len(toSend)
-	toSend, optedOut, err := c.dropOptedOut(ctx, toSend)
-	if err != nil {
-		return s.fail(name, err)
-	}
-	if n := len(optedOut); n > 0 && !*jsonOut {
-		fmt.Fprintf(s.stderr, "Skipping %s whose customer opted out (%s).\n", plural(n, "row"), ranges(rowsOf(optedOut)))
-	}
+	o.Client = client
 
-	for _, b := range bad {
-		fmt.Fprintf(s.stderr, "%s\n", boundLine(sanitize(fmt.Sprintf("row %d (%s): %s", b.Row, b.Phone, strings.Join(b.Reasons, "; ")))))
-	}
-	if len(c.summary.AlreadySent)+len(c.summary.WasUnknown) > 0 {
-		fmt.Fprintf(s.stderr, "Resuming %s: skipping %s already sent", c.results.path, plural(len(c.summary.AlreadySent), "row"))
-		if n := len(c.summary.WasUnknown); n > 0 {
-			fmt.Fprintf(s.stderr, ", and %s whose outcome is unknown (%s), which are not sent again: check the delivery reports, and delete their lines from %s to send them",
-				plural(n, "row"), ranges(c.summary.WasUnknown), c.results.path)
-		}
-		fmt.Fprintln(s.stderr, ".")
-	}
-	if len(bad) > 0 && !*skipInvalid {
-		verb := "are"
-		if len(bad) == 1 {
-			verb = "is"
-		}
-		err := invalid(inputFlag, "%d of %d rows %s invalid; nothing was sent: fix them, or pass --skip-invalid to send the other %d",
-			len(bad), len(bad)+len(toSend), verb, len(toSend))
-		if len(toSend) == 0 {
-			err = invalid(inputFlag, "%d of %d rows %s invalid; nothing was sent: fix them", len(bad), len(bad), verb)
-		}
-		c.summary.Results = ""
-		if *dryRun && !*jsonOut {
-			c.preview(d, cols, toSend)
-			fmt.Fprintf(s.stdout, "Dry run: %s, %d invalid; nothing would be sent.\n", plural(len(toSend), "valid row"), len(bad))
-		}
-		return c.finish(name, err)
-	}
-	if *dryRun {
-		if !*jsonOut {
-			c.preview(d, cols, toSend)
-			skipped := ""
-			if len(bad) > 0 {
-				skipped = " (skipped)"
+	stderr := &lockedWriter{w: s.stderr}
+	var prog progress
+	o.Events = campaign.Events{
+		Warning: func(msg string) {
+			fmt.Fprintf(stderr, "mensatek campaign: warning: %s\n", boundLine(sanitize(msg)))
+		},
+		Invalid: func(b campaign.InvalidRow) {
+			fmt.Fprintf(stderr, "%s\n", boundLine(sanitize(fmt.Sprintf("row %d (%s): %s", b.Row, b.Phone, strings.Join(b.Reasons, "; ")))))
+		},
+		Checked: func(sum *campaign.Summary) {
+			if n := sum.OptedOut.Len(); n > 0 && !*jsonOut {
+				fmt.Fprintf(stderr, "Skipping %s whose customer opted out (%s).\n", plural(n, "row"), sum.OptedOut.Text())
 			}
-			fmt.Fprintf(s.stdout, "Dry run: %s, %d invalid%s; %d would be sent in %s of up to %d; nothing was sent.\n",
-				plural(len(toSend), "valid row"), len(bad), skipped, len(toSend), plural(batches(len(toSend), *batch), "batch"), *batch)
-		}
-		c.summary.NotSent = rowsOf(toSend)
-		return c.finish(name, nil)
-	}
-	if len(toSend) == 0 && len(bad) == 0 && len(optedOut) == 0 {
-		if !*jsonOut {
-			fmt.Fprintln(s.stdout, "Nothing to send.")
-		}
-		return c.finish(name, nil)
-	}
-
-	if err := c.results.open(); err != nil {
-		return c.finish(name, err)
-	}
-	var recs []record
-	for _, b := range bad {
-		recs = append(recs, record{row: b.Row, phone: b.Phone, status: statusInvalid, err: strings.Join(b.Reasons, "; ")})
-	}
-	for _, p := range optedOut {
-		recs = append(recs, record{row: p.row, phone: p.phone, status: statusOptedOut})
-	}
-	if err := c.results.add(false, recs...); err != nil {
-		return c.finish(name, err)
-	}
-	err = c.send(ctx, toSend)
-	if cerr := c.results.close(); cerr != nil {
-		fmt.Fprintf(s.stderr, "mensatek campaign: warning: tidying %s: %s (its lines are a log: the last line of a phone is its status)\n",
-			c.results.path, oneLine(cerr))
-	}
-	return c.finish(name, err)
-}
-
-// campaign is one run of the campaign command.
-type campaign struct {
-	s          *sys
-	client     *mensatek.Client
-	template   string
-	batchSize  int
-	reference  string
-	scheduleAt time.Time
-	results    *results
-	summary    campaignJSON
-	jsonOut    bool
-	phones     *phoneChecker
-	inputPath  string
-	contacts   mensatek.ContactStore // nil without --contacts
-}
-
-// dropOptedOut asks the contact store about every row's phone in one call, and returns the
-// rows to send and the rows whose customer opted out.
-func (c *campaign) dropOptedOut(ctx context.Context, rows []planned) (send, optedOut []planned, err error) {
-	if c.contacts == nil || len(rows) == 0 {
-		return rows, nil, nil
-	}
-	phones := make([]string, len(rows))
-	for i, p := range rows {
-		phones[i] = p.phone
-	}
-	known, err := c.contacts.Contacts(ctx, phones)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading --contacts: %w", err)
-	}
-	for _, p := range rows {
-		if known[p.phone].OptedOut {
-			optedOut = append(optedOut, p)
-		} else {
-			send = append(send, p)
-		}
-	}
-	c.summary.OptedOut = rowsOf(optedOut)
-	return send, optedOut, nil
-}
-
-// plan sorts the rows into those to send, those invalid, and those an earlier run handled.
-func (c *campaign) plan(sh *sheet, cols *columns, d *mensatek.TemplateDetails) ([]planned, []invalidJSON) {
-	var toSend []planned
-	var bad []invalidJSON
-	firstRow := map[string]int{}
-	for i, ch := range c.check(sh, cols, d) {
-		r, rec, phone, problems := sh.rows[i], ch.rec, ch.phone, ch.problems
-		if ch.phoneOK {
-			if prev, ok := c.results.sentBefore(phone); ok {
-				if prev.status == statusSent {
-					c.summary.AlreadySent = append(c.summary.AlreadySent, r.num)
-				} else {
-					c.summary.WasUnknown = append(c.summary.WasUnknown, r.num)
+			if sum.AlreadySent.Len()+sum.WasUnknown.Len() > 0 {
+				fmt.Fprintf(stderr, "Resuming %s: skipping %s already sent", sum.Results, plural(sum.AlreadySent.Len(), "row"))
+				if n := sum.WasUnknown.Len(); n > 0 {
+					fmt.Fprintf(stderr, ", and %s whose outcome is unknown (%s), which are not sent again: check the delivery reports, and delete their lines from %s to send them",
+						plural(n, "row"), sum.WasUnknown.Text(), sum.Results)
 				}
-				continue
+				fmt.Fprintln(stderr, ".")
 			}
-			if first, dup := firstRow[phone]; dup {
-				problems = append(problems, fmt.Sprintf("%s: %s is also in row %d", cols.header[cols.phone], phone, first))
-			} else {
-				firstRow[phone] = r.num
+			if !*dryRun && sum.ToSend > 0 && (*skipInvalid || sum.Invalid.Len() == 0) {
+				prog = newProgress(s, stderr, *template, sum.ToSend)
 			}
-		}
-		if len(problems) > 0 {
-			bad = append(bad, invalidJSON{Row: r.num, Phone: phone, Reasons: problems})
-			continue
-		}
-		toSend = append(toSend, planned{row: r.num, phone: phone, rec: rec})
-	}
-	c.summary.Invalid = bad
-	return toSend, bad
-}
-
-// checkedRow is a row after the local check.
-type checkedRow struct {
-	rec      mensatek.Recipient // with the phone in international form when it is valid
-	phone    string             // international when phoneOK, else as given (cut short)
-	phoneOK  bool
-	problems []string
-}
-
-// check checks every row on its own (phone, template variables, encoding), on every core:
-// libphonenumber's check is most of the time a large campaign takes before its first batch.
-func (c *campaign) check(sh *sheet, cols *columns, d *mensatek.TemplateDetails) []checkedRow {
-	out := make([]checkedRow, len(sh.rows))
-	one := func(i int) {
-		r := sh.rows[i]
-		rec := cols.recipient(r)
-		phone, phoneProblem := c.phones.normalize(rec.Phone)
-		if phoneProblem == "" {
-			rec.Phone = phone // the template's check sees what is sent
-		} else {
-			phone = clip(rec.Phone)
-		}
-		out[i] = checkedRow{rec: rec, phone: phone, phoneOK: phoneProblem == "",
-			problems: cols.problems(r, rec, phoneProblem, sh.info.Encoding, d)}
-	}
-	const chunk = 1000
-	workers := min(runtime.GOMAXPROCS(0), (len(out)+chunk-1)/chunk)
-	if workers <= 1 {
-		for i := range out {
-			one(i)
-		}
-		return out
-	}
-	var wg sync.WaitGroup
-	per := (len(out) + workers - 1) / workers
-	for from := 0; from < len(out); from += per {
-		wg.Add(1)
-		go func(from, to int) {
-			defer wg.Done()
-			for i := from; i < to; i++ {
-				one(i)
+		},
+		Batch: func(b campaign.Batch) {
+			if prog != nil {
+				prog.batch(b)
 			}
-		}(from, min(from+per, len(out)))
+			if s.batchDone != nil {
+				s.batchDone(b.N)
+			}
+		},
+		Stopping: func() {
+			notice := "mensatek campaign: stopping after the batch in flight (Ctrl-C again quits at once; its rows would stay \"pending\", and --resume would not send them again)\n"
+			if *parallel > 1 {
+				notice = "mensatek campaign: stopping after the batches in flight (Ctrl-C again quits at once; their rows would stay \"pending\", and --resume would not send them again)\n"
+			}
+			if _, bar := prog.(*barProgress); bar {
+				notice = "\n" + notice // off the bar's line
+			}
+			io.WriteString(stderr, notice)
+		},
 	}
-	wg.Wait()
-	return out
+	sum, err := campaign.Run(ctx, o)
+	if prog != nil {
+		prog.finish()
+	}
+	return finishCampaign(s, input, *batch, *jsonOut, sum, err)
 }
 
-func batches(n, size int) int { return (n + size - 1) / size }
-
-func rowsOf(ps []planned) []int {
-	rows := make([]int, len(ps))
-	for i, p := range ps {
-		rows[i] = p.row
+// finishCampaign prints the summary and the error, if any, and returns the exit code.
+func finishCampaign(s *sys, input string, batchSize int, jsonOut bool, sum *campaign.Summary, err error) int {
+	const name = "campaign"
+	if sum.InvalidRows == nil {
+		sum.InvalidRows = []campaign.InvalidRow{}
 	}
-	return rows
-}
-
-// finish prints the summary and the error, if any, and returns the exit code.
-func (c *campaign) finish(name string, err error) int {
-	s := c.s
-	for _, p := range []*[]int{&c.summary.Sent, &c.summary.Unknown, &c.summary.Failed, &c.summary.NotSent,
-		&c.summary.OptedOut, &c.summary.AlreadySent, &c.summary.WasUnknown} {
-		if *p == nil {
-			*p = []int{}
-		}
-	}
-	if c.summary.MessageIDs == nil {
-		c.summary.MessageIDs = []int64{}
-	}
-	if c.summary.Invalid == nil {
-		c.summary.Invalid = []invalidJSON{}
+	if sum.MessageIDs == nil {
+		sum.MessageIDs = campaign.IDs{}
 	}
 	code := exitOK
 	if err != nil {
-		var intr *interrupted
-		if errors.As(err, &intr) {
+		if sum.Interrupted {
 			code = exitInterrupted
-			fmt.Fprintf(s.stderr, "mensatek %s: %s\n", name, oneLine(err))
+			fmt.Fprintf(s.stderr, "mensatek %s: %s\n", name, boundLine(oneLine(err)))
 		} else {
 			code = s.fail(name, err)
 		}
-		c.summary.Error = oneLine(err)
+		sum.Error = oneLine(err)
 	}
-	if c.jsonOut {
-		if werr := writeJSON(s.stdout, c.summary); werr != nil && code == exitOK {
+	if jsonOut {
+		if werr := writeJSON(s.stdout, sum); werr != nil && code == exitOK {
 			return s.output(name, werr)
 		}
 		return code
 	}
-	if c.summary.DryRun && err == nil {
+	var b strings.Builder
+	if sum.DryRun {
+		var verr *mensatek.ValidationError
+		if sum.File == nil || (err != nil && (!errors.As(err, &verr) || sum.Invalid.Len() == 0)) {
+			return code
+		}
+		preview(&b, input, sum)
+		if sum.Invalid.Len() > 0 && err != nil {
+			fmt.Fprintf(&b, "Dry run: %s, %d invalid; nothing would be sent.\n", plural(sum.ToSend, "valid row"), sum.Invalid.Len())
+		} else {
+			skipped := ""
+			if sum.Invalid.Len() > 0 {
+				skipped = " (skipped)"
+			}
+			fmt.Fprintf(&b, "Dry run: %s, %d invalid%s; %d would be sent in %s of up to %d; nothing was sent.\n",
+				plural(sum.ToSend, "valid row"), sum.Invalid.Len(), skipped, sum.ToSend, plural(batches(sum.ToSend, batchSize), "batch"), batchSize)
+		}
+		if _, werr := io.WriteString(s.stdout, b.String()); werr != nil && code == exitOK {
+			return s.output(name, werr)
+		}
 		return code
 	}
-	sum := c.summary
-	var b strings.Builder
-	if sum.File != nil && (sum.Results != "" || err == nil) {
-		fmt.Fprintf(&b, "Read %s: %s.\n", c.inputPath, sum.File.describe())
+	if err == nil && sum.ToSend == 0 && sum.Invalid.Len() == 0 && sum.OptedOut.Len() == 0 {
+		b.WriteString("Nothing to send.\n")
 	}
-	if len(sum.Sent) > 0 {
-		fmt.Fprintf(&b, "Sent %s (%s) in %s (%s)", plural(len(sum.Sent), "row"), rowsText(sum.Sent),
-			plural(len(sum.MessageIDs), "batch"), idsText(sum.MessageIDs))
-		if sum.Credits != nil {
-			fmt.Fprintf(&b, "; %s credits left", credits(*sum.Credits))
+	{
+		if sum.File != nil && (sum.Results != "" || err == nil) {
+			fmt.Fprintf(&b, "Read %s: %s.\n", input, sum.File.Describe())
 		}
-		b.WriteString(".\n")
-	} else if sum.Results != "" || err == nil {
-		b.WriteString("Sent nothing.\n")
-	}
-	if len(sum.Unknown) > 0 {
-		fmt.Fprintf(&b, "Outcome unknown, not to be resent: %s.\n", rowsText(sum.Unknown))
-	}
-	if len(sum.Failed) > 0 {
-		fmt.Fprintf(&b, "Failed (not sent): %s.\n", rowsText(sum.Failed))
-	}
-	if len(sum.NotSent) > 0 && sum.Results != "" {
-		fmt.Fprintf(&b, "Not sent yet: %s.\n", rowsText(sum.NotSent))
-	}
-	if len(sum.Invalid) > 0 && sum.Results != "" {
-		rows := make([]int, len(sum.Invalid))
-		for i, r := range sum.Invalid {
-			rows[i] = r.Row
+		if sum.Sent.Len() > 0 {
+			fmt.Fprintf(&b, "Sent %s (%s) in %s (%s)", plural(sum.Sent.Len(), "row"), campaign.RowsText(&sum.Sent),
+				plural(sum.Batches, "batch"), idsText(sum.MessageIDs))
+			if sum.Credits != nil {
+				fmt.Fprintf(&b, "; %s credits left", credits(*sum.Credits))
+			}
+			b.WriteString(".\n")
+		} else if sum.Results != "" || err == nil {
+			b.WriteString("Sent nothing.\n")
 		}
-		fmt.Fprintf(&b, "Skipped invalid: %s.\n", rowsText(rows))
-	}
-	if len(sum.OptedOut) > 0 {
-		fmt.Fprintf(&b, "Skipped, the customer opted out: %s.\n", rowsText(sum.OptedOut))
-	}
-	if len(sum.AlreadySent) > 0 {
-		fmt.Fprintf(&b, "Already sent by an earlier run: %s.\n", rowsText(sum.AlreadySent))
-	}
-	if len(sum.WasUnknown) > 0 {
-		fmt.Fprintf(&b, "Outcome unknown in an earlier run, not resent: %s.\n", rowsText(sum.WasUnknown))
-	}
-	if sum.Results != "" {
-		fmt.Fprintf(&b, "Results: %s\n", sum.Results)
+		for _, l := range []struct {
+			rows *campaign.RowSet
+			what string
+			show bool
+		}{
+			{&sum.Unknown, "Outcome unknown, not to be resent", true},
+			{&sum.Failed, "Failed (not sent)", true},
+			{&sum.NotSent, "Not sent yet", sum.Results != ""},
+			{&sum.Invalid, "Skipped invalid", sum.Results != ""},
+			{&sum.OptedOut, "Skipped, the customer opted out", true},
+			{&sum.AlreadySent, "Already sent by an earlier run", true},
+			{&sum.WasUnknown, "Outcome unknown in an earlier run, not resent", true},
+		} {
+			if l.rows.Len() > 0 && l.show {
+				fmt.Fprintf(&b, "%s: %s.\n", l.what, campaign.RowsText(l.rows))
+			}
+		}
+		if sum.Results != "" {
+			fmt.Fprintf(&b, "Results: %s\n", sum.Results)
+		}
 	}
 	if _, werr := io.WriteString(s.stdout, b.String()); werr != nil && code == exitOK {
 		return s.output(name, werr)
 	}
 	return code
+}
+
+func batches(n, size int) int { return (n + size - 1) / size }
+
+// idsText names message ids: "message 7", "messages 7-9".
+func idsText(ids campaign.IDs) string {
+	if len(ids) == 1 {
+		return "message " + ids.Text()
+	}
+	return "messages " + ids.Text()
 }

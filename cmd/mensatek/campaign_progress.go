@@ -3,27 +3,27 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/campaign"
 )
 
 // progress reports each batch: a bar on a terminal, a line otherwise.
 type progress interface {
-	batch(n, total int, rows []int, status string, id int64)
+	batch(b campaign.Batch)
 	finish()
 }
 
-func (c *campaign) newProgress(w io.Writer, rows int) progress {
+func newProgress(s *sys, w io.Writer, template string, rows int) progress {
 	start := time.Now()
-	if c.s.terminal(c.s.stderr) {
-		return &barProgress{w: w, start: start, total: rows, desc: "sending " + sanitize(c.template), bar: progressbar.NewOptions(rows,
+	if s.terminal(s.stderr) {
+		return &barProgress{w: w, start: start, total: rows, desc: "sending " + sanitize(template), bar: progressbar.NewOptions(rows,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("sending "+sanitize(c.template)),
+			progressbar.OptionSetDescription("sending "+sanitize(template)),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("rows"),
@@ -35,7 +35,8 @@ func (c *campaign) newProgress(w io.Writer, rows int) progress {
 	return &lineProgress{w: w, start: start, total: rows}
 }
 
-// rate returns the rows sent per second since start, and the time the rest would take at it.
+// rate returns the rows done per second since start, and the time the rest would take at it:
+// with batches in parallel, the rate counts them all.
 func rate(start time.Time, done, total int) (perSecond float64, left time.Duration) {
 	elapsed := time.Since(start).Seconds()
 	if done == 0 || elapsed <= 0 {
@@ -63,21 +64,23 @@ type lineProgress struct {
 	done, total int
 }
 
-func (p *lineProgress) batch(n, total int, rows []int, status string, id int64) {
-	p.done += len(rows)
-	what := status
-	switch status {
-	case statusSent:
-		what = fmt.Sprintf("sent (message %d)", id)
-	case statusUnknown:
+func (p *lineProgress) batch(b campaign.Batch) {
+	p.done += len(b.Rows)
+	what := b.Status
+	switch b.Status {
+	case campaign.StatusSent:
+		what = fmt.Sprintf("sent (message %d)", b.MessageID)
+	case campaign.StatusUnknown:
 		what = "outcome unknown"
-	case statusFailed:
+	case campaign.StatusFailed:
 		what = "not sent"
-	case statusOptedOut:
+	case campaign.StatusOptedOut:
 		what = "skipped (opted out)"
 	}
+	var rows campaign.RowSet
+	rows.AddAll(b.Rows)
 	perSecond, left := rate(p.start, p.done, p.total)
-	fmt.Fprintf(p.w, "batch %d/%d: %s %s; %.0f rows/s, time left %s\n", n, total, rowsText(rows), what, perSecond, leftText(left))
+	fmt.Fprintf(p.w, "batch %d/%d: %s %s; %.0f rows/s, time left %s\n", b.N, b.Total, campaign.RowsText(&rows), what, perSecond, leftText(left))
 }
 
 func (p *lineProgress) finish() {}
@@ -89,40 +92,31 @@ type barProgress struct {
 	start       time.Time
 	desc        string
 	done, total int
+	once        sync.Once
 }
 
-func (p *barProgress) batch(_, _ int, rows []int, status string, _ int64) {
-	p.done += len(rows)
-	if status == statusSent {
+func (p *barProgress) batch(b campaign.Batch) {
+	p.done += len(b.Rows)
+	if b.Status == campaign.StatusSent {
 		_, left := rate(p.start, p.done, p.total)
 		p.bar.Describe(fmt.Sprintf("%s, time left %s", p.desc, leftText(left)))
-		p.bar.Add(len(rows))
+		p.bar.Add(len(b.Rows))
 	}
 }
 
 func (p *barProgress) finish() {
-	io.WriteString(p.w, "\n")
+	p.once.Do(func() { io.WriteString(p.w, "\n") })
 }
 
-// preview prints, for --dry-run, how the file was read and the first valid row as its
+// preview writes, for --dry-run, how the file was read and the first valid row as its
 // recipient will get it: the value of each of the template's variables.
-func (c *campaign) preview(d *mensatek.TemplateDetails, cols *columns, toSend []planned) {
-	w := c.s.stdout
-	fmt.Fprintf(w, "Read %s: %s.\n", c.inputPath, c.summary.File.describe())
-	if len(toSend) > 0 {
-		p := toSend[0]
-		fmt.Fprintf(w, "Template %s, as row %d will receive it:\n", sanitize(d.Name), p.row)
+func preview(w io.Writer, input string, sum *campaign.Summary) {
+	fmt.Fprintf(w, "Read %s: %s.\n", input, sum.File.Describe())
+	if p := sum.Preview; p != nil {
+		fmt.Fprintf(w, "Template %s, as row %d will receive it:\n", sanitize(sum.Template), p.Row)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, v := range d.Variables {
-			label := v.Name
-			if v.Field != "" && v.Field != v.Name {
-				label += " (" + v.Field + ")"
-			}
-			where := strings.ToLower(string(v.Location))
-			if where == "" {
-				where = "recipient"
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", v.Index, sanitize(label), sanitize(where), sanitize(clip(cols.value(v, p.rec))))
+		for _, v := range p.Vars {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", v.Index, sanitize(v.Label), sanitize(v.Where), sanitize(clip(v.Value)))
 		}
 		tw.Flush()
 	}

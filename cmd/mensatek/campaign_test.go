@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/campaign"
 	"github.com/mensatek-go/mensatek/mensatektest"
 )
 
@@ -74,7 +75,7 @@ func statuses(t *testing.T, path string) (map[int]string, int) {
 	lines, err := csv.NewReader(f).ReadAll()
 	require.NoError(t, err)
 	require.NotEmpty(t, lines)
-	require.Equal(t, resultsHeader, lines[0])
+	require.Equal(t, campaign.ResultsHeader, lines[0])
 	out := map[int]string{}
 	for _, l := range lines[1:] {
 		var row int
@@ -111,7 +112,7 @@ func TestCampaign(t *testing.T) {
 	st, lines := statuses(t, resultsOf(path))
 	assert.Equal(t, 5, lines, "one line per row once the run ends")
 	for row := 2; row <= 6; row++ {
-		assert.Equal(t, statusSent, st[row])
+		assert.Equal(t, campaign.StatusSent, st[row])
 	}
 	raw, err := os.ReadFile(resultsOf(path))
 	require.NoError(t, err)
@@ -136,13 +137,13 @@ func TestCampaignJSONAndSemicolons(t *testing.T) {
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "mensatek campaign: warning: column \"Notas\" is not a variable of template customer_welcome: it is not sent\n")
-	var sum campaignJSON
+	var sum campaign.Summary
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
-	assert.Equal(t, []int{2, 4}, sum.Sent, "rows count the header and the empty row")
-	assert.Equal(t, []int64{1}, sum.MessageIDs)
+	assert.Equal(t, "2,4", sum.Sent.String(), "rows count the header and the empty row")
+	assert.Equal(t, campaign.IDs{1}, sum.MessageIDs)
 	assert.Equal(t, 2, sum.Rows)
-	assert.Equal(t, &fileInfo{Format: "csv", Encoding: "UTF-8 with BOM", Separator: ";"}, sum.File)
-	assert.Empty(t, sum.Invalid)
+	assert.Equal(t, &campaign.FileInfo{Format: "csv", Encoding: "UTF-8 with BOM", Separator: ";"}, sum.File)
+	assert.Zero(t, sum.Invalid.Len())
 	assert.False(t, sum.Interrupted)
 	require.NotNil(t, sum.Credits)
 	assert.Equal(t, 998.0, *sum.Credits)
@@ -179,7 +180,7 @@ func TestCampaignBadRows(t *testing.T) {
 	assert.Contains(t, r.stdout, "Skipped invalid: rows 3-4, 6-7.")
 	st, lines := statuses(t, resultsOf(path))
 	assert.Equal(t, 6, lines)
-	assert.Equal(t, map[int]string{2: statusSent, 3: statusInvalid, 4: statusInvalid, 5: statusSent, 6: statusInvalid, 7: statusInvalid}, st)
+	assert.Equal(t, map[int]string{2: campaign.StatusSent, 3: campaign.StatusInvalid, 4: campaign.StatusInvalid, 5: campaign.StatusSent, 6: campaign.StatusInvalid, 7: campaign.StatusInvalid}, st)
 }
 
 func TestCampaignFileErrors(t *testing.T) {
@@ -243,7 +244,7 @@ func TestCampaignInterruptedAndResumed(t *testing.T) {
 	assert.Contains(t, r.stdout, "Not sent yet: rows 4-8.")
 	assert.Equal(t, phones(1, 2), sentPhones(srv))
 	st, _ := statuses(t, resultsOf(path))
-	assert.Equal(t, map[int]string{2: statusSent, 3: statusSent}, st)
+	assert.Equal(t, map[int]string{2: campaign.StatusSent, 3: campaign.StatusSent}, st)
 
 	h.sys.batchDone = nil
 	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--resume", resultsOf(path))
@@ -257,7 +258,7 @@ func TestCampaignInterruptedAndResumed(t *testing.T) {
 	st, lines := statuses(t, resultsOf(path))
 	assert.Equal(t, 7, lines)
 	for row := 2; row <= 8; row++ {
-		assert.Equal(t, statusSent, st[row], "row %d", row)
+		assert.Equal(t, campaign.StatusSent, st[row], "row %d", row)
 	}
 
 	// A third run has nothing left to send.
@@ -286,7 +287,7 @@ func TestCampaignInterruptedInFlight(t *testing.T) {
 	assert.Contains(t, r.stderr, "rows 2-3 were sent, rows 4-5 were not")
 	assert.Equal(t, phones(1, 2), sentPhones(srv))
 	st, _ := statuses(t, resultsOf(path))
-	assert.Equal(t, map[int]string{2: statusSent, 3: statusSent}, st)
+	assert.Equal(t, map[int]string{2: campaign.StatusSent, 3: campaign.StatusSent}, st)
 }
 
 // A batch whose outcome is unknown is recorded so, and --resume does not send it again.
@@ -303,7 +304,7 @@ func TestCampaignOutcomeUnknownNotResent(t *testing.T) {
 		"--resume will not send them again", "rows 2-3 were sent, rows 6-7 were not")
 	assert.Contains(t, r.stdout, "Outcome unknown, not to be resent: rows 4-5.")
 	st, _ := statuses(t, resultsOf(path))
-	assert.Equal(t, map[int]string{2: statusSent, 3: statusSent, 4: statusUnknown, 5: statusUnknown}, st)
+	assert.Equal(t, map[int]string{2: campaign.StatusSent, 3: campaign.StatusSent, 4: campaign.StatusUnknown, 5: campaign.StatusUnknown}, st)
 
 	h.sys.batchDone = nil
 	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--resume", resultsOf(path))
@@ -314,8 +315,8 @@ func TestCampaignOutcomeUnknownNotResent(t *testing.T) {
 	// The fake dropped batch 2 unprocessed; what matters is that the CLI never sent it again.
 	assert.Equal(t, []string{phone(1), phone(2), phone(5), phone(6)}, sentPhones(srv))
 	st, _ = statuses(t, resultsOf(path))
-	assert.Equal(t, statusUnknown, st[4])
-	assert.Equal(t, statusSent, st[7])
+	assert.Equal(t, campaign.StatusUnknown, st[4])
+	assert.Equal(t, campaign.StatusSent, st[7])
 }
 
 // A batch the API refuses stops the campaign; its rows were not sent, so --resume sends them.
@@ -329,10 +330,10 @@ func TestCampaignAPIErrorThenResume(t *testing.T) {
 	}
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--json")
 	assertFailed(t, r, exitAPI, "batch 2 (rows 4-5) was not sent", "not enough credits")
-	var sum campaignJSON
+	var sum campaign.Summary
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
-	assert.Equal(t, []int{2, 3}, sum.Sent)
-	assert.Equal(t, []int{4, 5}, sum.Failed)
+	assert.Equal(t, "2-3", sum.Sent.String())
+	assert.Equal(t, "4-5", sum.Failed.String())
 	assert.Contains(t, sum.Error, "not enough credits")
 
 	h.sys.batchDone = nil
@@ -353,8 +354,8 @@ func TestCampaignPendingRowsNotResent(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, phones(3, 4), sentPhones(srv))
 	st, lines := statuses(t, resultsOf(path))
-	assert.Equal(t, 4, lines)
-	assert.Equal(t, map[int]string{2: statusSent, 3: statusPending, 4: statusSent, 5: statusSent}, st)
+	assert.Equal(t, 5, lines, "the pending line an outcome followed is dropped; row 4 has a line per run")
+	assert.Equal(t, map[int]string{2: campaign.StatusSent, 3: campaign.StatusPending, 4: campaign.StatusSent, 5: campaign.StatusSent}, st)
 }
 
 func TestCampaignProgressBar(t *testing.T) {
@@ -379,12 +380,32 @@ func TestCampaignManyRowsChecked(t *testing.T) {
 	rows[2400] = goodRow(5)                                                 // row 2402: row 6's phone
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", writeCSV(t, csvHeader, rows...), "--dry-run", "--json")
 	assertFailed(t, r, exitValidation, "2 of 2500 rows are invalid")
-	var sum campaignJSON
+	var sum campaign.Summary
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
-	require.Len(t, sum.Invalid, 2)
-	assert.Equal(t, 12, sum.Invalid[0].Row)
-	assert.Equal(t, 2402, sum.Invalid[1].Row)
-	assert.Equal(t, []string{"Telefono: " + phone(5) + " is also in row 6"}, sum.Invalid[1].Reasons)
+	assert.Equal(t, "12,2402", sum.Invalid.String())
+	require.Len(t, sum.InvalidRows, 2)
+	assert.Equal(t, 12, sum.InvalidRows[0].Row)
+	assert.Equal(t, 2402, sum.InvalidRows[1].Row)
+	assert.Equal(t, []string{"Telefono: " + phone(5) + " is also in row 6"}, sum.InvalidRows[1].Reasons)
 	assert.Equal(t, 2498, sum.Valid)
 	assert.Zero(t, srv.Calls(mensatek.OpSend))
+}
+
+// With --parallel, every batch's line still shows the rate and the time left, and the summary
+// names the rows as ranges.
+func TestCampaignParallelProgress(t *testing.T) {
+	srv, h := newFake(t)
+	path := goodCSV(t, 9)
+	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--parallel", "4")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.Len(t, lines, 5)
+	for _, l := range lines {
+		assert.Regexp(t, `^batch [1-5]/5: rows? \d+(-\d+)? sent \(message [1-5]\); \d+ rows/s, time left \d+s$`, l)
+	}
+	assert.Contains(t, r.stdout, "Sent 9 rows (rows 2-10) in 5 batches (messages 1-5)")
+	assert.Len(t, sentPhones(srv), 9)
+
+	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", goodCSV(t, 1), "--parallel", "33")
+	assertFailed(t, r, exitUsage, "--parallel must be between 1 and 32")
 }

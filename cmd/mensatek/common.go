@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,10 +14,35 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/cli"
 )
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError = cli.UsageError
+
+// localError is a failure of this machine (a file, a port): exit code 1. The campaign package
+// returns a *cli.LocalError, which counts as one.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+// The text helpers live in internal/cli, shared with the campaign package.
+func usagef(format string, args ...any) error         { return cli.Usagef(format, args...) }
+func invalid(field, format string, args ...any) error { return cli.Invalid(field, format, args...) }
+func oneLine(err error) string                        { return cli.OneLine(err) }
+func sanitize[T ~string](v T) string                  { return cli.Sanitize(v) }
+func clipQuote(s string) string                       { return cli.ClipQuote(s) }
+func clip(s string) string                            { return cli.Clip(s) }
+func boundLine(s string) string                       { return cli.BoundLine(s) }
+func plural(n int, word string) string                { return cli.Plural(n, word) }
+
+// replaceCSV replaces the file at path with the rows write writes, atomically (cli.ReplaceCSV).
+func replaceCSV(path string, write func(w *csv.Writer)) error {
+	return cli.ReplaceCSV(path, func(w *csv.Writer) error { write(w); return nil })
+}
 
 // Exit codes.
 const (
@@ -53,34 +79,15 @@ func (s *sys) env(key string) string {
 
 func (s *sys) terminal(w io.Writer) bool { return s.isTerminal != nil && s.isTerminal(w) }
 
-// usageError is a mistake in the command line: exit code 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
-
-// localError is a failure of this machine (a file, a port): exit code 1.
-type localError struct{ err error }
-
-func (e *localError) Error() string { return e.err.Error() }
-func (e *localError) Unwrap() error { return e.err }
-
-// invalid is a local validation error (exit code 3) about a flag or an input file.
-func invalid(field, format string, args ...any) error {
-	return &mensatek.ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
-
 // exitCode classifies err. An unknown outcome comes first: it may wrap an *APIError (a 5xx).
 func exitCode(err error) int {
 	var (
-		usage *usageError
-		local *localError
-		verr  *mensatek.ValidationError
-		aerr  *mensatek.APIError
-		rerr  *mensatek.ResponseError
+		usage    *usageError
+		local    *localError
+		cliLocal *cli.LocalError
+		verr     *mensatek.ValidationError
+		aerr     *mensatek.APIError
+		rerr     *mensatek.ResponseError
 	)
 	switch {
 	case err == nil:
@@ -93,7 +100,7 @@ func exitCode(err error) int {
 		return exitValidation
 	case errors.As(err, &aerr), errors.As(err, &rerr):
 		return exitAPI
-	case errors.As(err, &local), errors.Is(err, mensatek.ErrConsentSuperseded):
+	case errors.As(err, &local), errors.As(err, &cliLocal), errors.Is(err, mensatek.ErrConsentSuperseded):
 		return exitFailure
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
@@ -117,31 +124,6 @@ func (s *sys) fail(cmd string, err error) int {
 	msg = strings.TrimPrefix(msg, cmd+": ") // "mensatek templates: templates: ..."
 	fmt.Fprintf(s.stderr, "mensatek %s: %s\n", cmd, boundLine(msg))
 	return code
-}
-
-// oneLine writes err on one line: the lines of joined errors are separated by "; " and lose the
-// SDK's "mensatek: " prefix, which the command's own prefix replaces.
-func oneLine(err error) string {
-	var parts []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "mensatek: "))
-		if line != "" {
-			parts = append(parts, line)
-		}
-	}
-	return sanitize(strings.Join(parts, "; "))
-}
-
-// sanitize replaces control characters, so that text from the network cannot move the cursor or
-// change the terminal.
-func sanitize[T ~string](v T) string {
-	s := string(v)
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // newFlagSet returns a flag set that reports errors to the caller instead of printing them.
@@ -299,17 +281,6 @@ func writeJSON(w io.Writer, v any) error {
 // credits formats a credit balance without trailing zeros.
 func credits(c float64) string { return strconv.FormatFloat(c, 'f', -1, 64) }
 
-// plural returns "1 row" or "2 rows".
-func plural(n int, word string) string {
-	switch {
-	case n == 1:
-		return fmt.Sprintf("%d %s", n, word)
-	case strings.HasSuffix(word, "ch"):
-		return fmt.Sprintf("%d %ses", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 // lockedWriter serialises writes from several goroutines.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -338,48 +309,4 @@ func parseAt(v string, now time.Time) (time.Time, error) {
 		return time.Time{}, invalid("--at", "%s is in the past: it is %s in Madrid now", v, now.In(mensatek.MadridTime()).Format(atLayout))
 	}
 	return t, nil
-}
-
-// clipAt is the most characters of a value an error message quotes.
-const clipAt = 40
-
-// clipQuote quotes a value for a message, cut to clipAt characters; a cut value is followed
-// by its length, so that a huge cell never floods the terminal.
-func clipQuote(s string) string {
-	end := prefixLen(s, clipAt)
-	if end == len(s) {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprintf("%s… (%d characters)", strconv.Quote(s[:end]), utf8.RuneCountInString(s))
-}
-
-// maxLine is the most characters of one line of error output.
-const maxLine = 1000
-
-// boundLine cuts a line of output to maxLine characters, saying how long it was.
-func boundLine(s string) string {
-	end := prefixLen(s, maxLine)
-	if end == len(s) {
-		return s
-	}
-	return fmt.Sprintf("%s… (cut: %d characters in all)", s[:end], utf8.RuneCountInString(s))
-}
-
-// prefixLen returns the length in bytes of the first n characters of s.
-func prefixLen(s string, n int) int {
-	i := 0
-	for ; i < len(s) && n > 0; n-- {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-	}
-	return i
-}
-
-// clip cuts a value to clipAt characters for a message, saying how long it was.
-func clip(s string) string {
-	end := prefixLen(s, clipAt)
-	if end == len(s) {
-		return s
-	}
-	return fmt.Sprintf("%s… (%d characters)", s[:end], utf8.RuneCountInString(s))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/campaign"
 	"github.com/mensatek-go/mensatek/internal/testserver"
 	"github.com/mensatek-go/mensatek/pgstore"
 	"github.com/mensatek-go/mensatek/redisstore"
@@ -56,9 +57,9 @@ func TestCampaignWithRedisContacts(t *testing.T) {
 	path := goodCSV(t, 6)
 	r = h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "2", "--contacts", url, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	var sum campaignJSON
+	var sum campaign.Summary
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
-	assert.Equal(t, []int{3, 6}, sum.OptedOut, "row 3 before the run, row 6 while it ran")
+	assert.Equal(t, "3,6", sum.OptedOut.String(), "row 3 before the run, row 6 while it ran")
 	assert.Equal(t, []string{phone(1), phone(3), phone(4), phone(6)}, sentPhones(srv))
 
 	h.reset()

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/campaign"
 	"github.com/mensatek-go/mensatek/mensatektest"
 )
 
@@ -130,9 +131,9 @@ func TestCampaignSkipsOptedOut(t *testing.T) {
 	assert.Contains(t, r.stderr, "Skipping 2 rows whose customer opted out (3, 5).")
 	assert.Contains(t, r.stdout, "Skipped, the customer opted out: rows 3, 5.")
 	st, _ := statuses(t, resultsOf(path))
-	assert.Equal(t, statusOptedOut, st[3])
-	assert.Equal(t, statusOptedOut, st[5])
-	assert.Equal(t, statusSent, st[2])
+	assert.Equal(t, campaign.StatusOptedOut, st[3])
+	assert.Equal(t, campaign.StatusOptedOut, st[5])
+	assert.Equal(t, campaign.StatusSent, st[2])
 
 	// The customer opts back in; --resume checks the opted-out rows again and sends them.
 	h.reset()
@@ -143,8 +144,8 @@ func TestCampaignSkipsOptedOut(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, []string{phone(1), phone(3), phone(5), phone(2)}, sentPhones(srv))
 	st, _ = statuses(t, resultsOf(path))
-	assert.Equal(t, statusSent, st[3])
-	assert.Equal(t, statusOptedOut, st[5])
+	assert.Equal(t, campaign.StatusSent, st[3])
+	assert.Equal(t, campaign.StatusOptedOut, st[5])
 }
 
 // A customer who opts out while the campaign runs is skipped in the batches still to send.
@@ -164,10 +165,10 @@ func TestCampaignHonoursOptOutsDuringTheRun(t *testing.T) {
 	r := h.api(srv, "campaign", "--template", "customer_welcome", "--csv", path, "--batch", "3", "--contacts", store, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, phones(1, 3), sentPhones(srv))
-	var sum campaignJSON
+	var sum campaign.Summary
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
-	assert.Equal(t, []int{5, 6, 7}, sum.OptedOut)
-	assert.Equal(t, []int{2, 3, 4}, sum.Sent)
+	assert.Equal(t, "5-7", sum.OptedOut.String())
+	assert.Equal(t, "2-4", sum.Sent.String())
 }
 
 // listen --contacts records BAJA; a campaign with the same store then skips that customer.

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/campaign"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/cli"
 	"github.com/mensatek-go/mensatek/mensatektest"
 )
 
@@ -105,9 +107,9 @@ func TestCampaignUTF8BOM(t *testing.T) {
 	r = h.api(srv, "campaign", "--template", "customer_welcome", "--file", path, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assertSpanishSent(t, srv)
-	var sum campaignJSON
+	var sum campaign.Summary
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
-	assert.Equal(t, &fileInfo{Format: "csv", Encoding: "UTF-8 with BOM", Separator: ","}, sum.File)
+	assert.Equal(t, &campaign.FileInfo{Format: "csv", Encoding: "UTF-8 with BOM", Separator: ","}, sum.File)
 	assert.Equal(t, 3, sum.Valid)
 }
 
@@ -314,53 +316,13 @@ func TestCampaignRegionReasons(t *testing.T) {
 	assertFailed(t, r, exitUsage, `--region "XX": not a region`)
 }
 
-func TestHeaderKey(t *testing.T) {
-	for _, h := range []string{"Teléfono", " TELÉFONO ", "telefono", "\ufeffTelefono", "Tele\u0301fono", "Telefono\u00a0"} {
-		assert.Equal(t, "telefono", headerKey(h), "%q", h)
-	}
-	header := []string{"Nombre", "Móvil"}
-	assert.Equal(t, 1, findColumn(header, phoneHeaders))
-	for _, alias := range []string{"Movil", "Celular", "Phone", "Mobile", "Teléfono"} {
-		assert.Equal(t, 0, findColumn([]string{alias}, phoneHeaders), alias)
-	}
-	assert.Equal(t, 0, findColumn([]string{"NAME"}, nameHeaders))
-}
-
-func TestDecodeText(t *testing.T) {
-	for _, c := range []struct {
-		data     []byte
-		enc      string
-		text     string
-		encoding string
-	}{
-		{[]byte("José"), encAuto, "José", "UTF-8"},
-		{[]byte("\xef\xbb\xbfJosé"), encAuto, "José", "UTF-8 with BOM"},
-		{[]byte("Jos\xe9"), encAuto, "José", "Windows-1252"},
-		{[]byte("\xff\xfeJ\x00o\x00s\x00\xe9\x00"), encAuto, "José", "UTF-16LE"},
-		{[]byte("\xfe\xff\x00J\x00o\x00s\x00\xe9"), encAuto, "José", "UTF-16BE"},
-		{[]byte("J\x00o\x00s\x00\xe9\x00,\x00a\x00"), encAuto, "José,a", "UTF-16LE"},
-		{[]byte("Jos\x8e\rA"), encAuto, "José\rA", "Mac Roman"},
-		{[]byte("Jos\xe9"), encUTF8, "Jos\uFFFD", "UTF-8"},
-		{[]byte("José"), encWin1252, "JosÃ©", "Windows-1252"},
-	} {
-		text, enc, err := decodeText(c.data, c.enc)
-		require.NoError(t, err)
-		assert.Equal(t, c.text, text, "%q", c.data)
-		assert.Equal(t, c.encoding, enc, "%q", c.data)
-	}
-	assert.True(t, binary("a\x00b"))
-	assert.False(t, binary("a\tb\r\nc"))
-	assert.Equal(t, "a\nb\nc\nd\n", normalizeLineEnds("a\r\nb\rc\nd\r"))
-	assert.Equal(t, ';', delimiter(`"a,b,c";d;e`+"\nx,y,z,w"))
-}
-
 func TestClip(t *testing.T) {
 	assert.Equal(t, `"short"`, clipQuote("short"))
 	long := strings.Repeat("é", 100)
-	assert.Equal(t, `"`+strings.Repeat("é", clipAt)+`"… (100 characters)`, clipQuote(long))
-	assert.Equal(t, strings.Repeat("é", clipAt)+"… (100 characters)", clip(long))
+	assert.Equal(t, `"`+strings.Repeat("é", cli.ClipAt)+`"… (100 characters)`, clipQuote(long))
+	assert.Equal(t, strings.Repeat("é", cli.ClipAt)+"… (100 characters)", clip(long))
 	line := boundLine(strings.Repeat("a", 5000))
-	assert.Equal(t, maxLine+len("… (cut: 5000 characters in all)"), len(line))
+	assert.Equal(t, cli.MaxLine+len("… (cut: 5000 characters in all)"), len(line))
 }
 
 // On a terminal, the bar shows the rate and a labelled time left.

@@ -13,8 +13,9 @@
 //	mensatek send --to PHONE --text TEXT     send one message (or --template, --image,
 //	                                         --document, --location; --at, --reference)
 //	mensatek campaign --template NAME FILE   send a template to every row of a spreadsheet
-//	                                         (.xlsx, CSV or TSV, any encoding), in batches,
-//	                                         resumable with --resume
+//	                                         (.xlsx, CSV or TSV, any encoding), in batches
+//	                                         (--parallel N at once), resumable with --resume;
+//	                                         memory does not grow with the rows
 //	mensatek typing --id ID --to PHONE       show the typing indicator
 //	mensatek media --id ID --from PHONE -o FILE
 //	                                         download a file a customer sent

@@ -269,12 +269,6 @@ func TestParseAt(t *testing.T) {
 	assert.Equal(t, exitUsage, exitCode(err), "%v", err)
 }
 
-func TestRanges(t *testing.T) {
-	assert.Equal(t, "", ranges([]int{}))
-	assert.Equal(t, "2-4, 7, 9-10", ranges([]int{9, 2, 3, 4, 7, 10}))
-	assert.Equal(t, "5", ranges([]int64{5, 5}))
-}
-
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o600)
 }

@@ -1,10 +1,8 @@
-package main
+package campaign
 
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -13,52 +11,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/cmd/mensatek/internal/cli"
 )
-
-// sheet is a campaign's file: a header and one recipient per row.
-type sheet struct {
-	header []string
-	rows   []sheetRow
-	info   fileInfo
-}
-
-// sheetRow is one data row. num counts the header as row 1, as a spreadsheet does.
-type sheetRow struct {
-	num   int
-	cells []string
-}
-
-// add adds a row read from the file, numbered num: the first that is not blank is the header;
-// blank rows (a spreadsheet's empty lines) are skipped.
-func (sh *sheet) add(num int, cells []string) {
-	blank := true
-	for i := range cells {
-		cells[i] = strings.TrimSpace(cells[i])
-		blank = blank && cells[i] == ""
-	}
-	switch {
-	case blank:
-	case sh.header == nil:
-		sh.header = cells
-	default:
-		sh.rows = append(sh.rows, sheetRow{num: num, cells: cells})
-	}
-}
-
-// check refuses a file without a header or without data rows.
-func (sh *sheet) check(path string, opt readOptions) error {
-	where := path
-	if sh.info.Sheet != "" {
-		where = fmt.Sprintf("%s (sheet %s)", path, clipQuote(sh.info.Sheet))
-	}
-	switch {
-	case sh.header == nil:
-		return invalid(opt.flag, "%s is empty: it needs a header row (Telefono, Nombre, one column per template variable) and a row per recipient", where)
-	case len(sh.rows) == 0:
-		return invalid(opt.flag, "%s has a header but no data rows: nothing to send", where)
-	}
-	return nil
-}
 
 // columns maps a sheet's columns to a template's variables.
 type columns struct {
@@ -116,14 +70,13 @@ func findKey(keys []string, names []string) int {
 // mapColumns finds the column of every variable of the template, by the variable's field, else
 // its name, compared by headerKey. A variable without a column is an error; the columns no
 // variable uses make one warning.
-func mapColumns(sh *sheet, flag string, d *mensatek.TemplateDetails) (*columns, string, error) {
-	header := sh.header
+func mapColumns(header []string, encoding, flag string, d *mensatek.TemplateDetails) (*columns, string, error) {
 	keys := make([]string, len(header))
 	seen := map[string]bool{}
 	for i, h := range header {
 		k := headerKey(h)
 		if k != "" && seen[k] {
-			return nil, "", invalid(flag, "the column %s appears twice in the header", clipQuote(h))
+			return nil, "", cli.Invalid(flag, "the column %s appears twice in the header", cli.ClipQuote(h))
 		}
 		seen[k], keys[i] = true, k
 	}
@@ -132,9 +85,9 @@ func mapColumns(sh *sheet, flag string, d *mensatek.TemplateDetails) (*columns, 
 	if c.phone < 0 {
 		hint := ""
 		if strings.ContainsRune(strings.Join(header, ""), '\uFFFD') {
-			hint = fmt.Sprintf(" (the header has characters that %s cannot hold: is --encoding right?)", sh.info.Encoding)
+			hint = fmt.Sprintf(" (the header has characters that %s cannot hold: is --encoding right?)", encoding)
 		}
-		return nil, "", invalid(flag, "no Telefono column (the recipient's phone; Teléfono, Móvil, Celular, Phone and Mobile work too)%s; the columns are: %s",
+		return nil, "", cli.Invalid(flag, "no Telefono column (the recipient's phone; Teléfono, Móvil, Celular, Phone and Mobile work too)%s; the columns are: %s",
 			hint, quoteList(header, 10))
 	}
 	used := map[int]bool{c.phone: true, c.name: true, c.email: true}
@@ -167,7 +120,7 @@ func mapColumns(sh *sheet, flag string, d *mensatek.TemplateDetails) (*columns, 
 		used[i] = true
 	}
 	if len(missing) > 0 {
-		return nil, "", invalid(flag, "no column for %s of template %s; the columns are: %s",
+		return nil, "", cli.Invalid(flag, "no column for %s of template %s; the columns are: %s",
 			strings.Join(missing, ", "), d.Name, quoteList(header, 10))
 	}
 	var unused []string
@@ -180,7 +133,7 @@ func mapColumns(sh *sheet, flag string, d *mensatek.TemplateDetails) (*columns, 
 	case 0:
 		return c, "", nil
 	case 1:
-		return c, fmt.Sprintf("column %s is not a variable of template %s: it is not sent", clipQuote(unused[0]), d.Name), nil
+		return c, fmt.Sprintf("column %s is not a variable of template %s: it is not sent", cli.ClipQuote(unused[0]), d.Name), nil
 	}
 	return c, fmt.Sprintf("columns %s are not variables of template %s: they are not sent", quoteList(unused, 5), d.Name), nil
 }
@@ -252,11 +205,11 @@ func (c *columns) problems(r sheetRow, rec mensatek.Recipient, phoneProblem, enc
 		switch {
 		case reported[field]:
 		case len(value) > maxCell:
-			out = append(out, fmt.Sprintf("%s: %s is longer than any value a message can carry", c.column(field), clipQuote(value)))
+			out = append(out, fmt.Sprintf("%s: %s is longer than any value a message can carry", c.column(field), cli.ClipQuote(value)))
 			reported[field] = true
 		case strings.ContainsRune(value, '\uFFFD'):
 			out = append(out, fmt.Sprintf("%s: %s holds \uFFFD, a character lost to a wrong encoding (the file was read as %s): fix the value, or pass --encoding",
-				c.column(field), clipQuote(value), encoding))
+				c.column(field), cli.ClipQuote(value), encoding))
 			reported[field] = true
 		}
 	}
@@ -274,7 +227,7 @@ func (c *columns) problems(r sheetRow, rec mensatek.Recipient, phoneProblem, enc
 		case errors.As(e, &verr):
 			out = append(out, c.column(verr.Field)+": "+verr.Reason)
 		case e != nil:
-			out = append(out, oneLine(e))
+			out = append(out, cli.OneLine(e))
 		}
 	}
 	return out
@@ -316,26 +269,4 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
-}
-
-// ranges writes sorted numbers as ranges: "2-4, 7, 9-10".
-func ranges[T int | int64](xs []T) string {
-	xs = append([]T(nil), xs...)
-	sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
-	var b strings.Builder
-	for i := 0; i < len(xs); {
-		j := i
-		for j+1 < len(xs) && xs[j+1] <= xs[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.FormatInt(int64(xs[i]), 10))
-		if xs[j] != xs[i] {
-			b.WriteString("-" + strconv.FormatInt(int64(xs[j]), 10))
-		}
-		i = j + 1
-	}
-	return b.String()
 }
