@@ -496,7 +496,7 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 	ok2xx := status >= 200 && status < 300
 
 	if !ok2xx {
-		apiErr := &APIError{Operation: op, HTTPStatus: status}
+		apiErr := &APIError{Operation: op, HTTPStatus: status, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		if hasRes && resErr == nil && res <= 0 {
 			apiErr.Code = int(res)
 		}
@@ -534,7 +534,8 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 		return 0, respErr
 	}
 	if res <= 0 {
-		return int(res), &APIError{Operation: op, Code: int(res), Message: string(h.Error), HTTPStatus: status}
+		return int(res), &APIError{Operation: op, Code: int(res), Message: string(h.Error), HTTPStatus: status,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	// Only an accepted call's Cred is the balance: a refusal may carry 0 or nothing meaningful.
 	c.noteCredits(h.Cred)

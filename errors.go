@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Sentinel errors, matched with [errors.Is]. An [*APIError] matches the first three by its code.
@@ -101,6 +102,11 @@ type APIError struct {
 	Message string
 	// HTTPStatus is the reply's HTTP status code.
 	HTTPStatus int
+	// RetryAfter is how long the reply's Retry-After header (seconds or a date) asked the client
+	// to wait before trying again, such as with a 429; 0 when it gave none. The client honours it
+	// within a call (up to RetryPolicy.MaxBackoff); a caller that retries later, such as a job
+	// queue, should wait at least this long.
+	RetryAfter time.Duration
 }
 
 // Error describes the failure with the code, the server's text and the HTTP status.

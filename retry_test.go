@@ -213,6 +213,7 @@ func TestRetryAfterLongerThanThePolicyStops(t *testing.T) {
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 429, apiErr.HTTPStatus)
+	assert.Equal(t, time.Hour, apiErr.RetryAfter, "the wait the API asked for, for a caller that retries later")
 	assert.NotErrorIs(t, err, ErrOutcomeUnknown, "a 429 is a refusal: nothing was sent")
 	assert.Equal(t, 1, s.count())
 }

@@ -321,15 +321,21 @@ func (w *Worker) retry(ctx context.Context, job *river.Job[SendArgs], err error)
 }
 
 // wait ends the attempt with an error River retries after a long backoff: from the minimum,
-// doubling with each attempt, up to the maximum, with jitter.
+// doubling with each attempt, up to the maximum, with jitter; or, when the API's reply asked for a
+// longer wait (Retry-After, in [mensatek.APIError.RetryAfter]), after that.
 func (w *Worker) wait(ctx context.Context, job *river.Job[SendArgs], err error) error {
 	backoff := w.refusalMin
 	for i := 1; i < job.Attempt && backoff < w.refusalMax; i++ {
 		backoff *= 2
 	}
 	backoff = min(backoff, w.refusalMax)
+	wait := backoff/2 + rand.N(backoff/2+1)
+	var apiErr *mensatek.APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > wait {
+		wait = apiErr.RetryAfter
+	}
 	// The executor asks NextRetry with this same job value right after Work returns.
-	job.Args.retryAt = time.Now().Add(backoff/2 + rand.N(backoff/2+1))
+	job.Args.retryAt = time.Now().Add(wait)
 	return w.retry(ctx, job, err)
 }
 

@@ -285,6 +285,40 @@ func TestRefusalsWaitAndRetry(t *testing.T) {
 	}
 }
 
+// retryAfter adds a Retry-After header to the fake's 429 replies, as a rate-limited API would.
+type retryAfter struct {
+	next  http.RoundTripper
+	value string
+}
+
+func (r retryAfter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		resp.Header.Set("Retry-After", r.value)
+	}
+	return resp, err
+}
+
+// A 429 whose Retry-After asks for longer than the refusal backoff is retried no sooner than it
+// asks: the API's word wins over the worker's own schedule.
+func TestRefusalHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.FailNextHTTP(mensatek.OpSend, http.StatusTooManyRequests, `{"Error":"slow down"}`)
+	hc := &http.Client{Transport: retryAfter{next: http.DefaultTransport, value: "10800"}} // 3 hours
+	client := e.fake.Client(mensatek.WithHTTPClient(hc), mensatek.WithRetryPolicy(mensatek.RetryPolicy{}))
+	rc := e.worker(t, outbox.NewWorker(client, outbox.WithRefusalBackoff(time.Hour, 2*time.Hour)))
+	start := time.Now()
+	res := e.insert(t, rc, text("retry-after-1", "hola"))
+	job := waitJob(t, rc, res.Job.ID, rivertype.JobStateRetryable)
+	if job.ScheduledAt.Before(start.Add(3 * time.Hour)) {
+		t.Fatalf("retry at %v after the insert; the API asked for 3h", job.ScheduledAt.Sub(start))
+	}
+	if n := e.fake.Calls(mensatek.OpSend); n != 1 {
+		t.Errorf("%d sends reached the fake, want 1", n)
+	}
+}
+
 // The callback stores the result in the completing transaction; when it fails, the job is
 // retried without sending again.
 func TestOnSentInCompletingTransaction(t *testing.T) {
