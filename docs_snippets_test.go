@@ -221,7 +221,7 @@ func TestDocsGoSnippetsCompile(t *testing.T) {
 
 	cmd := exec.Command("go", "build", "-gcflags=-e", "./...")
 	cmd.Dir = mod
-	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(dir, "go.work"), "GOFLAGS=", "GOPROXY=off")
+	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(dir, "go.work"), "GOFLAGS=")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		return

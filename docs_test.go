@@ -86,7 +86,7 @@ func anchors(text string) map[string]bool {
 	return set
 }
 
-// Every relative link of the README, the guides and the modules' READMEs leads to a file that
+// Every relative link of the README, the guides, the modules' READMEs and the changelog leads to a file that
 // exists, and every #anchor to a heading of its file, so moving a section cannot strand a link.
 func TestDocsLinksResolve(t *testing.T) {
 	t.Parallel()
@@ -104,7 +104,7 @@ func TestDocsLinksResolve(t *testing.T) {
 		return string(b), true
 	}
 	links := 0
-	for _, file := range docFiles(t) {
+	for _, file := range append(docFiles(t), "CHANGELOG.md") {
 		text, ok := read(file)
 		require.True(t, ok, "%s is missing", file)
 		for _, line := range proseLines(text) {
