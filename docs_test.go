@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -77,7 +78,7 @@ func anchors(text string) map[string]bool {
 		a := b.String()
 		if n := seen[a]; n > 0 {
 			seen[a]++
-			a = a + "-" + string(rune('0'+n))
+			a = a + "-" + strconv.Itoa(n)
 		} else {
 			seen[a] = 1
 		}
