@@ -12,7 +12,7 @@ import (
 	"github.com/mensatek-go/mensatek/mensatektest"
 )
 
-// The README's httpmock recipe, as a user writes it: a checked send calls three functions of
+// The testing guide's httpmock recipe, as a user writes it: a checked send calls three functions of
 // the API, and mensatektest gives the reply body of each.
 func TestWelcomeWithHTTPMock(t *testing.T) {
 	t.Parallel()
@@ -38,7 +38,7 @@ func TestWelcomeWithHTTPMock(t *testing.T) {
 	require.Equal(t, 1, mt.GetCallCountInfo()["POST "+api+"EnviarWHATSAPP"])
 }
 
-// The README's httpmock section is code from this file, line for line.
+// The testing guide's httpmock section is code from this file, line for line.
 func TestReadmeHTTPMockSectionIsInThisFile(t *testing.T) {
-	readmeSectionIsIn(t, "### httpmock", "example_httpmock_test.go")
+	readmeSectionIsIn(t, "docs/testing.md", "## httpmock", "example_httpmock_test.go")
 }

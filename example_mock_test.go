@@ -81,22 +81,22 @@ func TestNotifyShipped(t *testing.T) {
 	sender.AssertExpectations(t)
 }
 
-// The README's testify section is code from this file, line for line.
+// The testing guide's testify section is code from this file, line for line.
 func TestReadmeTestifySectionIsInThisFile(t *testing.T) {
-	readmeSectionIsIn(t, "### Mocking an interface with testify", "example_mock_test.go")
+	readmeSectionIsIn(t, "docs/testing.md", "## Mocking an interface with testify", "example_mock_test.go")
 }
 
-// readmeSectionIsIn checks that every line of the first Go block under the README's heading is
-// in file, so the README's copy of a test cannot rot.
-func readmeSectionIsIn(t *testing.T, heading, file string) {
+// readmeSectionIsIn checks that every line of the first Go block under the heading of the
+// Markdown file doc is in file, so the guide's copy of a test cannot rot.
+func readmeSectionIsIn(t *testing.T, doc, heading, file string) {
 	t.Helper()
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile(doc)
 	require.NoError(t, err)
 	self, err := os.ReadFile(file)
 	require.NoError(t, err)
 	section := string(readme)
 	start := strings.Index(section, heading+"\n")
-	require.GreaterOrEqual(t, start, 0, "the README has no section %q", heading)
+	require.GreaterOrEqual(t, start, 0, "%s has no section %q", doc, heading)
 	section = section[start:]
 	begin := strings.Index(section, "```go\n")
 	require.GreaterOrEqual(t, begin, 0)
@@ -106,6 +106,6 @@ func readmeSectionIsIn(t *testing.T, heading, file string) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		require.Contains(t, string(self), line, "a README line that is not in %s", file)
+		require.Contains(t, string(self), line, "a line of %s that is not in %s", doc, file)
 	}
 }

@@ -15,7 +15,7 @@ func TestDocsSnippetsAreCompiled(t *testing.T) {
 	require.NoError(t, err)
 	for _, doc := range []struct{ file, heading string }{
 		{"README.md", "## Use"},
-		{"../README.md", "## Tracing and metrics"},
+		{"../README.md", "### Tracing and metrics"},
 		{"../docs/observability.md", "## 2. Providers and exporters"},
 		{"../docs/observability.md", "## 3. Instrument the client and the webhook"},
 	} {

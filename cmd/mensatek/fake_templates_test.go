@@ -122,9 +122,9 @@ func TestFakeTemplatesFileErrors(t *testing.T) {
 	assertFailed(t, h.run(context.Background(), "fake", "--templates", missing), exitUsage, "reading --templates", "nope.json")
 }
 
-// The README's example of a --templates file loads.
+// The module README's example of a --templates file loads.
 func TestReadmeTemplatesFileLoads(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	_, section, ok := strings.Cut(string(readme), "`mensatek fake --templates FILE` adds")
 	require.True(t, ok, "the README documents --templates")
