@@ -228,13 +228,15 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, stream boo
 		ctx = cctx
 		cleanup = cancel
 	}
-	tr := &writeTrace{}
+	tr := newWriteTrace()
 	// The body is a fresh reader over the same bytes on every attempt: a retry replays it
-	// byte for byte.
+	// byte for byte. resty hands a reader to net/http as it is (a []byte it copies twice), and
+	// net/http knows a *bytes.Reader's length: it sends a Content-Length, with the headers in
+	// one write.
 	r, err := c.rc.R().
-		SetContext(httptrace.WithClientTrace(ctx, tr.clientTrace())).
+		SetContext(httptrace.WithClientTrace(ctx, &tr.hooks)).
 		SetHeader("Authorization", c.auth.value).
-		SetBody(body).
+		SetBody(bytes.NewReader(body)).
 		SetDoNotParseResponse(true).
 		Post(c.baseURL + c.endpoints[op])
 	if err != nil {
@@ -266,19 +268,24 @@ func ctxError(ctx context.Context, err error) error {
 }
 
 // writeTrace records, through net/http/httptrace, whether the transport began to write the
-// request: the only sure way to know that a failed request never reached the server.
+// request: the only sure way to know that a failed request never reached the server. Two hooks
+// say it, and each hook is an allocation on every call, so it has no others: GetConn comes
+// before any dial, and WroteHeaders once the request line and headers are in the connection's
+// write buffer, before the first byte of the body is read (HTTP/1.1 flushes headers and a body
+// in memory together; HTTP/2 reports it once the HEADERS frame went out, error or not). A
+// request that fails before WroteHeaders has sent no body, and the body holds the whole message.
 type writeTrace struct {
 	traced atomic.Bool // the transport asked for a connection: it reports through httptrace
-	wrote  atomic.Bool // it began to write the request's headers
+	wrote  atomic.Bool // it wrote the request's headers, and may have sent more
+	hooks  httptrace.ClientTrace
 }
 
-func (t *writeTrace) clientTrace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		GetConn:          func(string) { t.traced.Store(true) },
-		WroteHeaderField: func(string, []string) { t.wrote.Store(true) },
-		WroteHeaders:     func() { t.wrote.Store(true) },
-		WroteRequest:     func(httptrace.WroteRequestInfo) { t.wrote.Store(true) },
-	}
+// newWriteTrace returns a trace whose hooks record into it.
+func newWriteTrace() *writeTrace {
+	t := &writeTrace{}
+	t.hooks.GetConn = func(string) { t.traced.Store(true) }
+	t.hooks.WroteHeaders = func() { t.wrote.Store(true) }
+	return t
 }
 
 // neverSent reports whether the failed request provably did not reach the server. A transport

@@ -150,7 +150,12 @@ func testRequest(t *testing.T, r *http.Request, function string) map[string]any 
 	assert.NoError(t, err)
 	assert.Equal(t, "application/json", mt, "Content-Type")
 
-	dec := json.NewDecoder(r.Body)
+	assert.Empty(t, r.TransferEncoding, "the body goes with a Content-Length, not chunked")
+	data, err := io.ReadAll(r.Body)
+	assert.NoError(t, err)
+	assert.EqualValues(t, len(data), r.ContentLength, "Content-Length")
+
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var body map[string]any
 	if !assert.NoError(t, dec.Decode(&body), "request body is not a JSON object") {
