@@ -224,7 +224,7 @@ func (c *Client) post(ctx context.Context, op Operation, body []byte, stream boo
 		cleanup = func() { timer.Stop(); cancel(nil) }
 	case !stream && c.retry.AttemptTimeout > 0:
 		cctx, cancel := context.WithTimeoutCause(ctx, c.retry.AttemptTimeout,
-			fmt.Errorf("attempt took longer than %v (RetryPolicy.AttemptTimeout): %w", c.retry.AttemptTimeout, context.DeadlineExceeded))
+			&timeoutCause{what: "attempt", d: c.retry.AttemptTimeout, setting: "RetryPolicy.AttemptTimeout"})
 		ctx = cctx
 		cleanup = cancel
 	}
@@ -266,6 +266,20 @@ func ctxError(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// timeoutCause is the cause of a context that a timeout ended: what took longer than d, and
+// the setting that says d. It is formatted only when read: every call makes one, and fmt.Errorf
+// cost about 1 µs a call.
+type timeoutCause struct {
+	what, setting string
+	d             time.Duration
+}
+
+func (e *timeoutCause) Error() string {
+	return e.what + " took longer than " + e.d.String() + " (" + e.setting + "): " + context.DeadlineExceeded.Error()
+}
+
+func (e *timeoutCause) Unwrap() error { return context.DeadlineExceeded }
 
 // writeTrace records, through net/http/httptrace, whether the transport began to write the
 // request: the only sure way to know that a failed request never reached the server. Two hooks
@@ -392,7 +406,7 @@ func (c *Client) do(ctx context.Context, op Operation, body bodyFunc, stream boo
 	if !stream && c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout,
-			fmt.Errorf("call took longer than %v (WithTimeout): %w", c.timeout, context.DeadlineExceeded))
+			&timeoutCause{what: "call", d: c.timeout, setting: "WithTimeout"})
 		defer cancel()
 	}
 	// Made before any wait, so a send refused for consent takes no turn of the limiter.

@@ -488,6 +488,7 @@ func TestWithTimeout(t *testing.T) {
 	_, err := fx.client.Templates(context.Background())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "call took longer than 1s (WithTimeout): context deadline exceeded")
 	assert.NotErrorIs(t, err, ErrOutcomeUnknown, "a read has no outcome to be unsure of")
 	assert.Less(t, time.Since(start), 5*time.Second)
 
