@@ -304,8 +304,8 @@ func newWriteTrace() *writeTrace {
 
 // neverSent reports whether the failed request provably did not reach the server. A transport
 // that reports through httptrace (net/http's, and those that wrap it) tells it exactly: it asked
-// for a connection and never began to write, as after a TLS handshake or certificate failure,
-// or a timeout while connecting. For one that does not (httpmock, a custom RoundTripper), only a
+// for a connection and never wrote the headers, let alone the body, as after a TLS handshake or
+// certificate failure, or a timeout while connecting. For one that does not (httpmock, a custom RoundTripper), only a
 // DNS or dial error proves it.
 func (t *writeTrace) neverSent(err error) bool {
 	if t.wrote.Load() {
