@@ -150,7 +150,12 @@ func testRequest(t *testing.T, r *http.Request, function string) map[string]any 
 	assert.NoError(t, err)
 	assert.Equal(t, "application/json", mt, "Content-Type")
 
-	dec := json.NewDecoder(r.Body)
+	assert.Empty(t, r.TransferEncoding, "the body goes with a Content-Length, not chunked")
+	data, err := io.ReadAll(r.Body)
+	assert.NoError(t, err)
+	assert.EqualValues(t, len(data), r.ContentLength, "Content-Length")
+
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var body map[string]any
 	if !assert.NoError(t, dec.Decode(&body), "request body is not a JSON object") {
@@ -483,6 +488,7 @@ func TestWithTimeout(t *testing.T) {
 	_, err := fx.client.Templates(context.Background())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "call took longer than 1s (WithTimeout): context deadline exceeded")
 	assert.NotErrorIs(t, err, ErrOutcomeUnknown, "a read has no outcome to be unsure of")
 	assert.Less(t, time.Since(start), 5*time.Second)
 

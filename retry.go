@@ -274,17 +274,21 @@ func (c *Client) noteOutcome(err error) {
 	if c.authCooldown <= 0 {
 		return
 	}
+	if err == nil { // the common case, without the allocations of errors.As below
+		c.mu.Lock()
+		c.authErr = nil
+		c.mu.Unlock()
+		return
+	}
 	var apiErr *APIError
-	refused := err != nil && errors.Is(err, ErrAuthentication) && errors.As(err, &apiErr)
+	if !errors.Is(err, ErrAuthentication) || !errors.As(err, &apiErr) {
+		return
+	}
 	var cooling *authCooldownError
-	if err != nil && !refused || errors.As(err, &cooling) {
+	if errors.As(err, &cooling) {
 		return
 	}
 	c.mu.Lock()
-	if refused {
-		c.authFailedAt, c.authErr = c.now(), apiErr
-	} else {
-		c.authErr = nil
-	}
+	c.authFailedAt, c.authErr = c.now(), apiErr
 	c.mu.Unlock()
 }
