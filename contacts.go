@@ -264,7 +264,7 @@ func ConsentChangeWins(storedAt time.Time, storedOptedOut bool, t time.Time, opt
 }
 
 // ContactOption configures [WithContacts].
-type ContactOption func(*contactConfig)
+type ContactOption func(*contactConfig) error
 
 type contactConfig struct {
 	window         time.Duration // 0: no window check
@@ -276,39 +276,43 @@ type contactConfig struct {
 
 // WithServiceWindow sets the customer-service window that non-template messages must fall in
 // (default [DefaultServiceWindow]); 0 turns the window check off. Templates are always allowed by
-// this rule.
+// this rule. A negative d makes [NewClient] fail.
 func WithServiceWindow(d time.Duration) ContactOption {
-	if d < 0 {
-		panic(fmt.Sprintf("mensatek: WithServiceWindow: negative duration %v", d))
+	return func(c *contactConfig) error {
+		if d < 0 {
+			return fmt.Errorf("mensatek: WithServiceWindow: negative duration %v", d)
+		}
+		c.window = d
+		return nil
 	}
-	return func(c *contactConfig) { c.window = d }
 }
 
 // WithoutOptOutCheck turns the opt-out check off, leaving only the window check.
 func WithoutOptOutCheck() ContactOption {
-	return func(c *contactConfig) { c.optOut = false }
+	return func(c *contactConfig) error {
+		c.optOut = false
+		return nil
+	}
 }
 
 // AllowRepliesToOptedOut lets non-template messages reach an opted-out customer who wrote inside
 // the service window: a reply in a conversation they started, such as the confirmation WhatsApp
 // expects after "BAJA". Templates (marketing) to them are still refused.
 func AllowRepliesToOptedOut() ContactOption {
-	return func(c *contactConfig) { c.repliesAllowed = true }
+	return func(c *contactConfig) error {
+		c.repliesAllowed = true
+		return nil
+	}
 }
 
 // SkipRefusedRecipients makes a send with several recipients go to those allowed, listing the
 // others in [SendResult.Skipped], instead of failing whole (the default, where nothing is sent).
 // A send whose every recipient is refused still fails.
 func SkipRefusedRecipients() ContactOption {
-	return func(c *contactConfig) { c.skip = true }
-}
-
-// WithContactClock sets the clock the window is measured with (default time.Now), for tests.
-func WithContactClock(now func() time.Time) ContactOption {
-	if now == nil {
-		panic("mensatek: WithContactClock: nil clock")
+	return func(c *contactConfig) error {
+		c.skip = true
+		return nil
 	}
-	return func(c *contactConfig) { c.now = now }
 }
 
 // WithContacts makes every send check its recipients against store before anything leaves the
@@ -338,8 +342,11 @@ func WithContacts(store ContactStore, opts ...ContactOption) Option {
 		}
 		cc := &contactConfig{window: DefaultServiceWindow, optOut: true, now: time.Now}
 		for _, o := range opts {
-			if o != nil {
-				o(cc)
+			if o == nil {
+				continue
+			}
+			if err := o(cc); err != nil {
+				return err
 			}
 		}
 		c.contacts, c.contactCfg = store, cc

@@ -343,8 +343,6 @@ func TestWebhookConsentKeywords(t *testing.T) {
 	assert.Equal(t, mensatek.ConsentOptedOut, ev.Consent)
 	_, ev = rc.deliver(t, mensatektest.InboundText(2, "34600000002", "BAJA"))
 	assert.Equal(t, mensatek.ConsentNone, ev.Consent, "the defaults were replaced")
-	assert.Panics(t, func() { mensatek.WithWebhookConsentKeywords([]string{"BAJA"}, []string{"baja."}) })
-	assert.Panics(t, func() { mensatek.WithWebhookContacts(nil) })
 
 	// Status reports of sent messages are not recorded as the customer writing.
 	_, ev = rc.deliver(t, mensatektest.StatusChange(9, "34600000003", 3, "r"))
@@ -354,11 +352,18 @@ func TestWebhookConsentKeywords(t *testing.T) {
 	assert.Empty(t, got)
 }
 
-func TestContactOptionsPanicOnProgrammerErrors(t *testing.T) {
+// A contact option given an invalid value makes NewClient fail, as every Option does; making it
+// does not panic.
+func TestContactOptionsFailNewClient(t *testing.T) {
 	t.Parallel()
-	assert.Panics(t, func() { mensatek.WithServiceWindow(-time.Second) })
-	assert.Panics(t, func() { mensatek.WithContactClock(nil) })
-	assert.NotPanics(t, func() { mensatek.WithServiceWindow(0) })
+	store := mensatek.NewMemoryContactStore()
+	var bad mensatek.ContactOption
+	require.NotPanics(t, func() { bad = mensatek.WithServiceWindow(-time.Second) })
+	_, err := mensatek.NewClient("u", "t", mensatek.WithContacts(store, bad))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mensatek: WithServiceWindow: negative duration -1s")
+	_, err = mensatek.NewClient("u", "t", mensatek.WithContacts(store, mensatek.WithServiceWindow(0)))
+	assert.NoError(t, err)
 }
 
 // A message dated 2099 opens the service window only until a day after its arrival (plus the
@@ -418,9 +423,4 @@ func TestWebhookContactStoreRefusalIs4xx(t *testing.T) {
 	rc = newConsentReceiver(t, failing, mensatek.WithoutWebhookAuth())
 	status, _ := rc.deliver(t, mensatektest.InboundText(2, "34600000001", "BAJA"))
 	assert.Equal(t, http.StatusInternalServerError, status)
-}
-
-func TestWithWebhookClockNil(t *testing.T) {
-	t.Parallel()
-	assert.Panics(t, func() { mensatek.WithWebhookClock(nil) })
 }

@@ -18,6 +18,14 @@
 // is not, and starts a cooldown ([WithAuthCooldown]), so a misconfigured deployment does not get
 // blocked as spam. [WithTimeout] bounds each call, retries included.
 //
+// # Options
+//
+// Every constructor takes functional options, and they fail one way: an option given an invalid
+// value (a negative duration, a nil store, an empty password) does nothing when it is made, and
+// the constructor it is given to reports it, naming the option: [NewClient] (and so
+// [WithContacts]' [ContactOption] values) returns it as an error, and [NewWebhookHandler], which
+// has no error result, panics with it, as [http.Handle] panics on a nil handler.
+//
 // # Receiving
 //
 // [NewWebhookHandler] is the http.Handler for the webhook: typed [Event] values, inbound messages

@@ -4,13 +4,17 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mensatek-go/mensatek/internal/api"
 )
 
 // Operation names one of the API functions the client calls. [WithEndpoint] overrides the
 // function name behind an operation.
 type Operation string
 
-// The operations, with the API function each calls by default.
+// The operations, with the API function each calls by default. The reference does not name the
+// functions for typing, media download and account status: their names here are the likeliest,
+// unverified.
 const (
 	OpSend              Operation = "send"               // EnviarWHATSAPP
 	OpTyping            Operation = "typing"             // EscribiendoWhatsapp (unverified name)
@@ -20,30 +24,18 @@ const (
 	OpTemplateVariables Operation = "template_variables" // GetVariablesPlantillaWhatsapp
 )
 
-// DefaultEndpoint returns the API function name an operation calls unless [WithEndpoint] says
-// otherwise, and false for an unknown operation. The reference does not name the functions for
-// typing, media download and account status: their names here are the likeliest, unverified.
-func DefaultEndpoint(op Operation) (string, bool) {
-	switch op {
-	case OpSend:
-		return "EnviarWHATSAPP", true
-	case OpTyping:
-		return "EscribiendoWhatsapp", true
-	case OpMediaDownload:
-		return "DescargarMultimediaWhatsapp", true
-	case OpAccountStatus:
-		return "CambiarEstadoWhatsapp", true
-	case OpTemplates:
-		return "GetPlantillasWhatsapp", true
-	case OpTemplateVariables:
-		return "GetVariablesPlantillaWhatsapp", true
-	}
-	return "", false
-}
+// defaultEndpoint returns the API function name an operation calls unless [WithEndpoint] says
+// otherwise, and false for an unknown operation.
+func defaultEndpoint(op Operation) (string, bool) { return api.DefaultFunction(string(op)) }
 
-// Operations lists every operation, in a fixed order.
-func Operations() []Operation {
-	return []Operation{OpSend, OpTyping, OpMediaDownload, OpAccountStatus, OpTemplates, OpTemplateVariables}
+// operations lists every operation, in a fixed order.
+func operations() []Operation {
+	eps := api.Endpoints()
+	ops := make([]Operation, len(eps))
+	for i, e := range eps {
+		ops[i] = Operation(e.Op)
+	}
+	return ops
 }
 
 // MessageType is the wire name of a WhatsApp message type (Tipomensaje).
@@ -63,10 +55,14 @@ const (
 	TypeCTAButton       MessageType = "BOTONESCTA"
 )
 
-// MessageTypes lists the ten message types, in the reference's order.
-func MessageTypes() []MessageType {
-	return []MessageType{TypeTemplate, TypeText, TypeImage, TypeDocument, TypeLocation,
-		TypeLocationRequest, TypeList, TypeReplyButtons, TypeReaction, TypeCTAButton}
+// messageTypes lists the ten message types, in the reference's order.
+func messageTypes() []MessageType {
+	names := api.MessageTypes()
+	types := make([]MessageType, len(names))
+	for i, n := range names {
+		types[i] = MessageType(n)
+	}
+	return types
 }
 
 // Direction says whether a webhook event is about a message received or sent.
