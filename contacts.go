@@ -9,20 +9,6 @@ import (
 	"time"
 )
 
-// Consent errors, matched with [errors.Is]. A send refused for either never left the process.
-var (
-	// ErrOptedOut: the recipient asked not to be messaged (an opt-out keyword such as BAJA, or
-	// your application recording it), and has not opted back in.
-	ErrOptedOut = errors.New("mensatek: recipient opted out")
-	// ErrOutsideServiceWindow: the message is not a template, and the recipient has not written
-	// in the service window (24 hours): WhatsApp would refuse it after the API took it.
-	ErrOutsideServiceWindow = errors.New("mensatek: outside the customer-service window")
-	// ErrConsentSuperseded: [ContactStore.SetOptOut] did not record the change, because the
-	// change the store holds wins over it ([ConsentChangeWins]). The error is a
-	// [*ConsentSupersededError] saying what the store holds.
-	ErrConsentSuperseded = errors.New("mensatek: consent change superseded by the stored one")
-)
-
 // ConsentOrderMargin is how much newer than a stored change of the other kind a consent change
 // must be for the two to be ordered for certain. Times come from different clocks (the
 // provider's, each replica's, your application's), Fecha has whole seconds, and the webhook
@@ -386,11 +372,9 @@ func (e *ContactError) Error() string {
 	}
 }
 
-// Unwrap returns the consent sentinel the error matches.
-func (e *ContactError) Unwrap() error { return e.err }
-
-// Is reports whether target is [ErrNotSent]: a consent refusal is found before anything leaves.
-func (e *ContactError) Is(target error) bool { return target == ErrNotSent }
+// Unwrap returns the consent sentinel the error matches, and [ErrNotSent]: a consent refusal is
+// found before anything leaves.
+func (e *ContactError) Unwrap() []error { return []error{e.err, ErrNotSent} }
 
 // SkippedRecipient is a recipient a send left out, with [SkipRefusedRecipients].
 type SkippedRecipient struct {

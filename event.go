@@ -25,12 +25,6 @@ import (
 // says otherwise.
 const DefaultWebhookMaxBodyBytes = 1 << 20
 
-// ErrInvalidWebhook is matched by every error [ParseWebhook] returns for a body it cannot read.
-var ErrInvalidWebhook = errors.New("mensatek: invalid webhook")
-
-// ErrWebhookTooLarge is matched when a webhook body is over the size limit.
-var ErrWebhookTooLarge = errors.New("mensatek: webhook body too large")
-
 // Event is one report Mensatek POSTs to your webhook: a status change of a message you sent
 // (Direction Outbound) or a message a customer sent you (Direction Inbound).
 type Event struct {
