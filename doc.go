@@ -20,11 +20,12 @@
 //
 // # Options
 //
-// Every constructor takes functional options, and they fail one way: an option given an invalid
-// value (a negative duration, a nil store, an empty password) does nothing when it is made, and
-// the constructor it is given to reports it, naming the option: [NewClient] (and so
-// [WithContacts]' [ContactOption] values) returns it as an error, and [NewWebhookHandler], which
-// has no error result, panics with it, as [http.Handle] panics on a nil handler.
+// Options fail one way, in every package and module of the SDK: an option given an invalid value
+// (a negative duration, a nil store, an empty password) does nothing when it is made; the
+// constructor it is given to reports it, naming the option, as an error when the constructor
+// returns one ([NewClient], [WithContacts]' [ContactOption] values included; pgstore's stores),
+// and otherwise as a panic at start-up ([NewWebhookHandler], redisstore's stores,
+// outbox.NewWorker), as [http.Handle] panics on a nil handler.
 //
 // # Receiving
 //

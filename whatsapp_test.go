@@ -364,7 +364,7 @@ func TestScheduleAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, FormatSchedule(tt.at))
+			assert.Equal(t, tt.want, formatSchedule(tt.at))
 		})
 	}
 	assert.Equal(t, "Europe/Madrid", MadridTime().String())
