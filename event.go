@@ -25,6 +25,15 @@ import (
 // says otherwise.
 const DefaultWebhookMaxBodyBytes = 1 << 20
 
+// Direction says whether a webhook event is about a message received or sent.
+type Direction string
+
+// The two directions of a webhook event (Direccion).
+const (
+	Inbound  Direction = "INPUT"  // a message a customer sent you
+	Outbound Direction = "OUTPUT" // a status change of a message you sent
+)
+
 // Event is one report Mensatek POSTs to your webhook: a status change of a message you sent
 // (Direction Outbound) or a message a customer sent you (Direction Inbound).
 type Event struct {

@@ -1,12 +1,6 @@
 package mensatek
 
-import (
-	"net/url"
-	"strings"
-	"unicode/utf8"
-
-	"github.com/mensatek-go/mensatek/internal/api"
-)
+import "github.com/mensatek-go/mensatek/internal/api"
 
 // Operation names one of the API functions the client calls. [WithEndpoint] overrides the
 // function name behind an operation.
@@ -65,15 +59,6 @@ func messageTypes() []MessageType {
 	return types
 }
 
-// Direction says whether a webhook event is about a message received or sent.
-type Direction string
-
-// The two directions of a webhook event (Direccion).
-const (
-	Inbound  Direction = "INPUT"  // a message a customer sent you
-	Outbound Direction = "OUTPUT" // a status change of a message you sent
-)
-
 // Recipient is one addressee of a send (an element of Destinatarios).
 type Recipient struct {
 	// Phone is the number in international form, with its country prefix (Telefono), or a
@@ -102,40 +87,3 @@ const (
 	fieldEmail   = "Email"
 	fieldReplyTo = "idMensajeRespondido"
 )
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// checkLen fails when s has more than max characters (runes, as WhatsApp counts them).
-func checkLen(field, s string, max int) error {
-	if n := utf8.RuneCountInString(s); n > max {
-		return invalid(field, "has %d characters; WhatsApp allows at most %d", n, max)
-	}
-	return nil
-}
-
-// checkRequired fails when s is empty or only white space, or longer than max characters.
-func checkRequired(field, s string, max int) error {
-	if strings.TrimSpace(s) == "" {
-		return invalid(field, "is required")
-	}
-	return checkLen(field, s, max)
-}
-
-// checkURL fails unless s is an absolute http or https URL with a host.
-func checkURL(field, s string) error {
-	if strings.TrimSpace(s) == "" {
-		return invalid(field, "URL is required")
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid(field, "%q is not an absolute http(s) URL", s)
-	}
-	return nil
-}
