@@ -88,8 +88,8 @@ func NewClient(apiUser, apiToken string, opts ...Option) (*Client, error) {
 		retry:        DefaultRetryPolicy(),
 		authCooldown: DefaultAuthCooldown,
 	}
-	for _, op := range Operations() {
-		cfg.endpoints[op], _ = DefaultEndpoint(op)
+	for _, op := range operations() {
+		cfg.endpoints[op], _ = defaultEndpoint(op)
 	}
 	for _, opt := range opts {
 		if opt == nil {

@@ -196,14 +196,14 @@ func TestNewClientDefaults(t *testing.T) {
 		OpTemplates:         "GetPlantillasWhatsapp",
 		OpTemplateVariables: "GetVariablesPlantillaWhatsapp",
 	}
-	require.Len(t, Operations(), len(want))
-	for _, op := range Operations() {
+	require.Len(t, operations(), len(want))
+	for _, op := range operations() {
 		assert.Equal(t, want[op], c.Endpoint(op), op)
-		def, ok := DefaultEndpoint(op)
+		def, ok := defaultEndpoint(op)
 		assert.True(t, ok)
 		assert.Equal(t, want[op], def)
 	}
-	_, ok := DefaultEndpoint("nope")
+	_, ok := defaultEndpoint("nope")
 	assert.False(t, ok)
 }
 

@@ -18,6 +18,15 @@
 // is not, and starts a cooldown ([WithAuthCooldown]), so a misconfigured deployment does not get
 // blocked as spam. [WithTimeout] bounds each call, retries included.
 //
+// # Options
+//
+// Options fail one way, in every package and module of the SDK: an option given an invalid value
+// (a negative duration, a nil store, an empty password) does nothing when it is made; the
+// constructor it is given to reports it, naming the option, as an error when the constructor
+// returns one ([NewClient], [WithContacts]' [ContactOption] values included; pgstore's stores),
+// and otherwise as a panic at start-up ([NewWebhookHandler], redisstore's stores,
+// outbox.NewWorker), as [http.Handle] panics on a nil handler.
+//
 // # Receiving
 //
 // [NewWebhookHandler] is the http.Handler for the webhook: typed [Event] values, inbound messages

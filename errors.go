@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-// Sentinel errors, matched with [errors.Is]. An [*APIError] matches the first three by its code.
+// Every sentinel error of the package is declared here, and every error the package returns
+// matches its sentinels one way: by unwrapping to them (an Unwrap method), never by an Is
+// method, so [errors.Is] and [errors.As] walk one tree. An [*APIError] unwraps to the first three
+// by its code.
 var (
 	// ErrAuthentication: the API refused the credentials (Res -1, or HTTP 401). It is never
 	// retried: the provider blocks clients that repeat failed connections.
@@ -42,6 +45,27 @@ var (
 	// ErrTemplateNotApproved: the template exists but Meta has not approved it (yet), so it
 	// cannot be sent; the error is a [*TemplateError] with its status.
 	ErrTemplateNotApproved = errors.New("mensatek: template not approved")
+
+	// Consent. A send refused for either of the first two never left the process.
+
+	// ErrOptedOut: the recipient asked not to be messaged (an opt-out keyword such as BAJA, or
+	// your application recording it), and has not opted back in.
+	ErrOptedOut = errors.New("mensatek: recipient opted out")
+	// ErrOutsideServiceWindow: the message is not a template, and the recipient has not written
+	// in the service window (24 hours): WhatsApp would refuse it after the API took it.
+	ErrOutsideServiceWindow = errors.New("mensatek: outside the customer-service window")
+	// ErrConsentSuperseded: [ContactStore.SetOptOut] did not record the change, because the
+	// change the store holds wins over it ([ConsentChangeWins]). The error is a
+	// [*ConsentSupersededError] saying what the store holds.
+	ErrConsentSuperseded = errors.New("mensatek: consent change superseded by the stored one")
+
+	// Webhooks.
+
+	// ErrInvalidWebhook is matched by every error [ParseWebhook] returns for a body it cannot
+	// read.
+	ErrInvalidWebhook = errors.New("mensatek: invalid webhook")
+	// ErrWebhookTooLarge is matched when a webhook body is over the size limit.
+	ErrWebhookTooLarge = errors.New("mensatek: webhook body too large")
 )
 
 // TemplateError is a template that cannot be sent, as the API's template list or the template's
@@ -78,11 +102,14 @@ func (e *TemplateError) Error() string {
 	return fmt.Sprintf("mensatek: template %q is not approved (status %s); only approved templates can be sent", e.Name, status)
 }
 
-// Unwrap returns the sentinel the error matches.
-func (e *TemplateError) Unwrap() error { return e.err }
-
-// Is reports whether target is [ErrNotSent] for an error a checked send returned.
-func (e *TemplateError) Is(target error) bool { return target == ErrNotSent && e.checkedSend }
+// Unwrap returns the sentinel the error matches, and [ErrNotSent] for an error a checked send
+// returned.
+func (e *TemplateError) Unwrap() []error {
+	if e.checkedSend {
+		return []error{e.err, ErrNotSent}
+	}
+	return []error{e.err}
+}
 
 // Res codes the API documents; other negative codes exist and are kept as they come.
 const (
@@ -142,17 +169,20 @@ func codeName(code int) string {
 	return ""
 }
 
-// Is reports whether the error matches one of the sentinel errors by its code or HTTP status.
-func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrAuthentication:
-		return e.Code == CodeAuthentication || e.HTTPStatus == http.StatusUnauthorized
-	case ErrInsufficientCredits:
-		return e.Code == CodeInsufficientCredits
-	case ErrInvalidRequest:
-		return e.Code == CodeInvalidRequest
+// Unwrap returns the sentinel errors the code and HTTP status match, if any: [ErrAuthentication]
+// for -1 or HTTP 401, [ErrInsufficientCredits] for -2, [ErrInvalidRequest] for -3.
+func (e *APIError) Unwrap() []error {
+	var errs []error
+	if e.Code == CodeAuthentication || e.HTTPStatus == http.StatusUnauthorized {
+		errs = append(errs, ErrAuthentication)
 	}
-	return false
+	switch e.Code {
+	case CodeInsufficientCredits:
+		errs = append(errs, ErrInsufficientCredits)
+	case CodeInvalidRequest:
+		errs = append(errs, ErrInvalidRequest)
+	}
+	return errs
 }
 
 // ResponseError is a successful HTTP status with a reply the SDK could not read: empty, not JSON,
@@ -195,8 +225,8 @@ type ValidationError struct {
 	Reason string
 }
 
-// Is reports whether target is [ErrNotSent]: a local mistake is found before anything leaves.
-func (e *ValidationError) Is(target error) bool { return target == ErrNotSent }
+// Unwrap returns [ErrNotSent]: a local mistake is found before anything leaves.
+func (e *ValidationError) Unwrap() error { return ErrNotSent }
 
 // Error names the field and the reason.
 func (e *ValidationError) Error() string {

@@ -3,8 +3,12 @@ package mensatek
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -372,4 +376,34 @@ func TestResponseErrorText(t *testing.T) {
 	assert.Equal(t, "mensatek: templates: unreadable reply (HTTP 200): empty reply", err.Error())
 	err.Excerpt = "<html>"
 	assert.Equal(t, `mensatek: templates: unreadable reply (HTTP 200): empty reply: "<html>"`, err.Error())
+}
+
+// Every sentinel is declared in errors.go, and every error type matches its sentinels one way:
+// by unwrapping to them, never by an Is method.
+func TestErrorsOneMechanism(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				assert.False(t, d.Recv != nil && d.Name.Name == "Is", "%s: an Is method; unwrap to the sentinel instead", name)
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					if vs, ok := s.(*ast.ValueSpec); ok {
+						for _, n := range vs.Names {
+							assert.False(t, n.IsExported() && strings.HasPrefix(n.Name, "Err") && name != "errors.go",
+								"%s declares %s; sentinels belong in errors.go", name, n.Name)
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -25,11 +25,14 @@ import (
 // says otherwise.
 const DefaultWebhookMaxBodyBytes = 1 << 20
 
-// ErrInvalidWebhook is matched by every error [ParseWebhook] returns for a body it cannot read.
-var ErrInvalidWebhook = errors.New("mensatek: invalid webhook")
+// Direction says whether a webhook event is about a message received or sent.
+type Direction string
 
-// ErrWebhookTooLarge is matched when a webhook body is over the size limit.
-var ErrWebhookTooLarge = errors.New("mensatek: webhook body too large")
+// The two directions of a webhook event (Direccion).
+const (
+	Inbound  Direction = "INPUT"  // a message a customer sent you
+	Outbound Direction = "OUTPUT" // a status change of a message you sent
+)
 
 // Event is one report Mensatek POSTs to your webhook: a status change of a message you sent
 // (Direction Outbound) or a message a customer sent you (Direction Inbound).

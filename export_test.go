@@ -23,3 +23,9 @@ var NormalizeKeyword = normalizeKeyword
 func ReadConsent(m *InboundMessage) (ConsentChange, string) {
 	return readConsent(m, newKeywordSet(defaultOptOutKeywords), newKeywordSet(defaultOptInKeywords))
 }
+
+// WithContactClock sets the clock the service window is measured with (default time.Now), for
+// tests in package mensatek_test.
+func WithContactClock(now func() time.Time) ContactOption {
+	return func(c *contactConfig) error { c.now = now; return nil }
+}

@@ -58,7 +58,7 @@ func FuzzDecodeReply(f *testing.F) {
 			status = 200
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{}}
-		for _, op := range Operations() {
+		for _, op := range operations() {
 			var send sendReply
 			var templates templatesReply
 			var details templateVariablesReply

@@ -84,5 +84,5 @@ func MadridTime() *time.Location { return madridLoc }
 // madridLoc is set once at start-up and never changed.
 var madridLoc = madrid()
 
-// FormatSchedule returns t as the API's Fecha: Madrid wall-clock time, "2006-01-02 15:04".
-func FormatSchedule(t time.Time) string { return t.In(madridLoc).Format("2006-01-02 15:04") }
+// formatSchedule returns t as the API's Fecha: Madrid wall-clock time, "2006-01-02 15:04".
+func formatSchedule(t time.Time) string { return t.In(madridLoc).Format("2006-01-02 15:04") }

@@ -260,7 +260,10 @@ func (NopWebhookObserver) DeliveryEnd(context.Context, int) {}
 // WithWebhookObserver makes the handler tell o what it does with each delivery (see
 // [WebhookObserver]). Given several times, the last wins; nil removes one set before.
 func WithWebhookObserver(o WebhookObserver) WebhookOption {
-	return func(c *webhookConfig) { c.observer = o }
+	return func(c *webhookConfig) error {
+		c.observer = o
+		return nil
+	}
 }
 
 // observeDelivery starts observing a delivery: it returns the writer and request the handler

@@ -79,10 +79,10 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithEndpoint overrides the API function name an operation calls, for example if the live API
-// names the typing function differently from [DefaultEndpoint].
+// names the typing function differently from the defaults listed at [OpSend].
 func WithEndpoint(op Operation, function string) Option {
 	return func(c *config) error {
-		if _, ok := DefaultEndpoint(op); !ok {
+		if _, ok := defaultEndpoint(op); !ok {
 			return fmt.Errorf("mensatek: WithEndpoint: unknown operation %q", op)
 		}
 		if function == "" || strings.ContainsAny(function, "/?#% \t\r\n") {

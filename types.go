@@ -1,16 +1,14 @@
 package mensatek
 
-import (
-	"net/url"
-	"strings"
-	"unicode/utf8"
-)
+import "github.com/mensatek-go/mensatek/internal/api"
 
 // Operation names one of the API functions the client calls. [WithEndpoint] overrides the
 // function name behind an operation.
 type Operation string
 
-// The operations, with the API function each calls by default.
+// The operations, with the API function each calls by default. The reference does not name the
+// functions for typing, media download and account status: their names here are the likeliest,
+// unverified.
 const (
 	OpSend              Operation = "send"               // EnviarWHATSAPP
 	OpTyping            Operation = "typing"             // EscribiendoWhatsapp (unverified name)
@@ -20,30 +18,18 @@ const (
 	OpTemplateVariables Operation = "template_variables" // GetVariablesPlantillaWhatsapp
 )
 
-// DefaultEndpoint returns the API function name an operation calls unless [WithEndpoint] says
-// otherwise, and false for an unknown operation. The reference does not name the functions for
-// typing, media download and account status: their names here are the likeliest, unverified.
-func DefaultEndpoint(op Operation) (string, bool) {
-	switch op {
-	case OpSend:
-		return "EnviarWHATSAPP", true
-	case OpTyping:
-		return "EscribiendoWhatsapp", true
-	case OpMediaDownload:
-		return "DescargarMultimediaWhatsapp", true
-	case OpAccountStatus:
-		return "CambiarEstadoWhatsapp", true
-	case OpTemplates:
-		return "GetPlantillasWhatsapp", true
-	case OpTemplateVariables:
-		return "GetVariablesPlantillaWhatsapp", true
-	}
-	return "", false
-}
+// defaultEndpoint returns the API function name an operation calls unless [WithEndpoint] says
+// otherwise, and false for an unknown operation.
+func defaultEndpoint(op Operation) (string, bool) { return api.DefaultFunction(string(op)) }
 
-// Operations lists every operation, in a fixed order.
-func Operations() []Operation {
-	return []Operation{OpSend, OpTyping, OpMediaDownload, OpAccountStatus, OpTemplates, OpTemplateVariables}
+// operations lists every operation, in a fixed order.
+func operations() []Operation {
+	eps := api.Endpoints()
+	ops := make([]Operation, len(eps))
+	for i, e := range eps {
+		ops[i] = Operation(e.Op)
+	}
+	return ops
 }
 
 // MessageType is the wire name of a WhatsApp message type (Tipomensaje).
@@ -63,20 +49,15 @@ const (
 	TypeCTAButton       MessageType = "BOTONESCTA"
 )
 
-// MessageTypes lists the ten message types, in the reference's order.
-func MessageTypes() []MessageType {
-	return []MessageType{TypeTemplate, TypeText, TypeImage, TypeDocument, TypeLocation,
-		TypeLocationRequest, TypeList, TypeReplyButtons, TypeReaction, TypeCTAButton}
+// messageTypes lists the ten message types, in the reference's order.
+func messageTypes() []MessageType {
+	names := api.MessageTypes()
+	types := make([]MessageType, len(names))
+	for i, n := range names {
+		types[i] = MessageType(n)
+	}
+	return types
 }
-
-// Direction says whether a webhook event is about a message received or sent.
-type Direction string
-
-// The two directions of a webhook event (Direccion).
-const (
-	Inbound  Direction = "INPUT"  // a message a customer sent you
-	Outbound Direction = "OUTPUT" // a status change of a message you sent
-)
 
 // Recipient is one addressee of a send (an element of Destinatarios).
 type Recipient struct {
@@ -106,40 +87,3 @@ const (
 	fieldEmail   = "Email"
 	fieldReplyTo = "idMensajeRespondido"
 )
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// checkLen fails when s has more than max characters (runes, as WhatsApp counts them).
-func checkLen(field, s string, max int) error {
-	if n := utf8.RuneCountInString(s); n > max {
-		return invalid(field, "has %d characters; WhatsApp allows at most %d", n, max)
-	}
-	return nil
-}
-
-// checkRequired fails when s is empty or only white space, or longer than max characters.
-func checkRequired(field, s string, max int) error {
-	if strings.TrimSpace(s) == "" {
-		return invalid(field, "is required")
-	}
-	return checkLen(field, s, max)
-}
-
-// checkURL fails unless s is an absolute http or https URL with a host.
-func checkURL(field, s string) error {
-	if strings.TrimSpace(s) == "" {
-		return invalid(field, "URL is required")
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid(field, "%q is not an absolute http(s) URL", s)
-	}
-	return nil
-}

@@ -17,7 +17,7 @@ import (
 )
 
 // WebhookOption configures [NewWebhookHandler].
-type WebhookOption func(*webhookConfig)
+type WebhookOption func(*webhookConfig) error
 
 type webhookConfig struct {
 	user, password []byte
@@ -39,17 +39,18 @@ type webhookConfig struct {
 // several, the last given counts). An empty user or password (typically an unset environment
 // variable, which would leave the webhook open to anyone) and a user containing ':' (Basic auth
 // splits user from password at the first ':', so nobody could authenticate) are programmer
-// errors and panic here, when the option is made, as net/http panics on a nil handler.
+// errors: [NewWebhookHandler] panics with them, as net/http panics on a nil handler.
 func WithWebhookBasicAuth(user, password string) WebhookOption {
-	if user == "" || password == "" {
-		panic("mensatek: WithWebhookBasicAuth: empty user or password; the webhook would accept anyone who sends empty credentials")
-	}
-	if strings.Contains(user, ":") {
-		panic("mensatek: WithWebhookBasicAuth: the user contains ':', which HTTP Basic auth reads as the end of the user; no request could authenticate")
-	}
-	return func(c *webhookConfig) {
+	return func(c *webhookConfig) error {
+		if user == "" || password == "" {
+			return errors.New("mensatek: WithWebhookBasicAuth: empty user or password; the webhook would accept anyone who sends empty credentials")
+		}
+		if strings.Contains(user, ":") {
+			return errors.New("mensatek: WithWebhookBasicAuth: the user contains ':', which HTTP Basic auth reads as the end of the user; no request could authenticate")
+		}
 		u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
 		c.user, c.password, c.auth, c.authChosen = u[:], p[:], true, true
+		return nil
 	}
 }
 
@@ -59,36 +60,48 @@ func WithWebhookBasicAuth(user, password string) WebhookOption {
 // URL can post reports, and with [WithWebhookContacts] change a customer's consent: a forged
 // "BAJA" silences a customer, a forged "ALTA" re-subscribes one who opted out.
 func WithoutWebhookAuth() WebhookOption {
-	return func(c *webhookConfig) { c.user, c.password, c.auth, c.authChosen = nil, nil, false, true }
+	return func(c *webhookConfig) error {
+		c.user, c.password, c.auth, c.authChosen = nil, nil, false, true
+		return nil
+	}
 }
 
 // WithWebhookMaxBodyBytes sets the largest body read (default 1 MiB); a larger one gets 413.
-// n <= 0 is a programmer error and panics here.
+// n <= 0 is a programmer error and makes [NewWebhookHandler] panic.
 func WithWebhookMaxBodyBytes(n int64) WebhookOption {
-	if n <= 0 {
-		panic(fmt.Sprintf("mensatek: WithWebhookMaxBodyBytes: %d is not a positive size", n))
+	return func(c *webhookConfig) error {
+		if n <= 0 {
+			return fmt.Errorf("mensatek: WithWebhookMaxBodyBytes: %d is not a positive size", n)
+		}
+		c.maxBody = n
+		return nil
 	}
-	return func(c *webhookConfig) { c.maxBody = n }
 }
 
 // WithWebhookDeduplication sets where the handler records which reports are being handled and
 // which were handled, so that a report delivered many times reaches your function once. The
 // default is an in-memory store (see [NewMemoryDedupStore]), which is enough for one instance;
 // several replicas need one store they share (the redisstore and pgstore modules). A nil store
-// is a programmer error and panics here; to turn deduplication off, use
+// is a programmer error and makes [NewWebhookHandler] panic; to turn deduplication off, use
 // [WithoutWebhookDeduplication].
 func WithWebhookDeduplication(store DedupStore) WebhookOption {
-	if store == nil {
-		panic("mensatek: WithWebhookDeduplication: nil DedupStore (WithoutWebhookDeduplication turns deduplication off)")
+	return func(c *webhookConfig) error {
+		if store == nil {
+			return errors.New("mensatek: WithWebhookDeduplication: nil DedupStore (WithoutWebhookDeduplication turns deduplication off)")
+		}
+		c.dedup = store
+		return nil
 	}
-	return func(c *webhookConfig) { c.dedup = store }
 }
 
 // WithoutWebhookDeduplication turns deduplication off: every delivery of a report calls your
 // function, even while another delivery of it is being handled. Only for a function that is
 // idempotent on its own.
 func WithoutWebhookDeduplication() WebhookOption {
-	return func(c *webhookConfig) { c.dedup = nil }
+	return func(c *webhookConfig) error {
+		c.dedup = nil
+		return nil
+	}
 }
 
 // DefaultWebhookLease is how long one delivery holds a report unless [WithWebhookLease] says
@@ -106,23 +119,29 @@ const DefaultWebhookLease = time.Minute
 // handler counts the lease from before it sends the claim (the store counts it from when the
 // claim ran, which is later), and ends the context a margin early, a tenth of the lease and at
 // most a second (a one-minute lease gives your function 59 seconds). Make the lease longer than
-// your function can take. A duration <= 0 is a programmer error and panics here.
+// your function can take. A duration <= 0 is a programmer error and makes [NewWebhookHandler] panic.
 func WithWebhookLease(d time.Duration) WebhookOption {
-	if d <= 0 {
-		panic(fmt.Sprintf("mensatek: WithWebhookLease: %v is not a positive duration", d))
+	return func(c *webhookConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("mensatek: WithWebhookLease: %v is not a positive duration", d)
+		}
+		c.lease = d
+		return nil
 	}
-	return func(c *webhookConfig) { c.lease = d }
 }
 
 // WithWebhookLogger sets where the handler logs failures of your function (default
 // slog.Default()). Credentials and message contents are never logged. A nil logger is a
-// programmer error and panics here; to discard the records, pass a logger whose handler
+// programmer error and makes [NewWebhookHandler] panic; to discard the records, pass a logger whose handler
 // discards them (slog.DiscardHandler, from Go 1.24).
 func WithWebhookLogger(l *slog.Logger) WebhookOption {
-	if l == nil {
-		panic("mensatek: WithWebhookLogger: nil *slog.Logger")
+	return func(c *webhookConfig) error {
+		if l == nil {
+			return errors.New("mensatek: WithWebhookLogger: nil *slog.Logger")
+		}
+		c.logger = l
+		return nil
 	}
-	return func(c *webhookConfig) { c.logger = l }
 }
 
 // WithWebhookContacts records in store, for every inbound message, when the customer wrote
@@ -149,7 +168,7 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 // expects. Recording happens within the delivery's claim: a report already handled is not
 // recorded again, and a store that fails makes the handler answer 500, so the provider delivers
 // the report again. Give the same store to [WithContacts] to enforce what it records. A nil
-// store panics here.
+// store makes [NewWebhookHandler] panic.
 //
 // The times recorded are the report's date ([Event.Time], which keeps the date as sent),
 // bounded by when the report arrived (the handler's clock, [WithWebhookClock]), because no
@@ -167,10 +186,13 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 // handler answers 200, and [Event.Consent] says what the store holds, not what the message
 // asked (a late BAJA against a clearly newer opt-in leaves it empty).
 func WithWebhookContacts(store ContactStore) WebhookOption {
-	if store == nil {
-		panic("mensatek: WithWebhookContacts: nil ContactStore")
+	return func(c *webhookConfig) error {
+		if store == nil {
+			return errors.New("mensatek: WithWebhookContacts: nil ContactStore")
+		}
+		c.contacts = store
+		return nil
 	}
-	return func(c *webhookConfig) { c.contacts = store }
 }
 
 // WebhookClockSkew is how far past the handler's clock a report's date (Fecha) is believed, for
@@ -188,12 +210,15 @@ const WebhookMaxReportAge = 7 * 24 * time.Hour
 // WithWebhookClock sets the clock the handler bounds report dates by (default time.Now), for
 // tests: a report's arrival is this clock's time when the handler records it. The contact
 // stores check times against their own clock ([CheckContactTime]), so keep a test clock within
-// a day of the real one. A nil clock is a programmer error and panics here.
+// a day of the real one. A nil clock is a programmer error and makes [NewWebhookHandler] panic.
 func WithWebhookClock(now func() time.Time) WebhookOption {
-	if now == nil {
-		panic("mensatek: WithWebhookClock: nil clock")
+	return func(c *webhookConfig) error {
+		if now == nil {
+			return errors.New("mensatek: WithWebhookClock: nil clock")
+		}
+		c.now = now
+		return nil
 	}
-	return func(c *webhookConfig) { c.now = now }
 }
 
 // WithWebhookConsentKeywords replaces the opt-out and opt-in keywords [WithWebhookContacts]
@@ -201,15 +226,18 @@ func WithWebhookClock(now func() time.Time) WebhookOption {
 // whole text or button, or between courtesy words in a short message. The built-in phrases are
 // not keywords and still apply: opt-out phrases while optOut holds a keyword, opt-in phrases
 // while optIn does; an empty optOut (or optIn) turns reading opt-outs (or opt-ins) off
-// entirely, phrases and buttons included. A word in both lists panics here.
+// entirely, phrases and buttons included. A word in both lists makes [NewWebhookHandler] panic.
 func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
-	out, in := newKeywordSet(optOut), newKeywordSet(optIn)
-	for w := range out {
-		if in[w] {
-			panic(fmt.Sprintf("mensatek: WithWebhookConsentKeywords: %q both opts out and in", w))
+	return func(c *webhookConfig) error {
+		out, in := newKeywordSet(optOut), newKeywordSet(optIn)
+		for w := range out {
+			if in[w] {
+				return fmt.Errorf("mensatek: WithWebhookConsentKeywords: %q both opts out and in", w)
+			}
 		}
+		c.optOut, c.optIn = out, in
+		return nil
 	}
-	return func(c *webhookConfig) { c.optOut, c.optIn = out, in }
 }
 
 // NewWebhookHandler returns an http.Handler for the URL you configure in the panel. For each
@@ -238,7 +266,8 @@ func WithWebhookConsentKeywords(optOut, optIn []string) WebhookOption {
 // Keep fn fast (hand slow work to a queue) and idempotent: a holder whose lease ran out, or a
 // crash between fn's work and the store's record of it, can make a report run twice. A nil fn
 // and a missing authentication choice are programmer errors and panic here, as [http.Handle]
-// panics on a nil handler; so do the options given invalid values.
+// panics on a nil handler; so does an option given an invalid value, with the message of the
+// error it reports (see "Options" in the package documentation).
 func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...WebhookOption) http.Handler {
 	if fn == nil {
 		panic("mensatek: NewWebhookHandler: nil function")
@@ -246,8 +275,11 @@ func NewWebhookHandler(fn func(ctx context.Context, ev *Event) error, opts ...We
 	cfg := webhookConfig{maxBody: DefaultWebhookMaxBodyBytes, dedup: NewMemoryDedupStore(0, 0), lease: DefaultWebhookLease,
 		optOut: newKeywordSet(defaultOptOutKeywords), optIn: newKeywordSet(defaultOptInKeywords), now: time.Now}
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			panic(err.Error())
 		}
 	}
 	if !cfg.authChosen {

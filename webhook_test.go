@@ -473,9 +473,14 @@ func TestWebhookHandlerOverHTTP(t *testing.T) {
 	assert.Equal(t, int64(10573758), ev.MessageID)
 }
 
+// An option given an invalid value fails in NewWebhookHandler, which has no error result, never
+// when it is made (the package's one rule for options).
 func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 	t.Parallel()
 	fn := func(context.Context, *Event) error { return nil }
+	with := func(o WebhookOption) func() {
+		return func() { NewWebhookHandler(fn, WithoutWebhookAuth(), o) }
+	}
 	tests := []struct {
 		name string
 		make func()
@@ -484,16 +489,19 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 		{"nil function", func() { NewWebhookHandler(nil, WithoutWebhookAuth()) }, "NewWebhookHandler: nil function"},
 		{"no auth choice", func() { NewWebhookHandler(fn) }, "NewWebhookHandler: no authentication chosen"},
 		{"no auth choice among options", func() { NewWebhookHandler(fn, WithWebhookLease(time.Second), nil) }, "NewWebhookHandler: no authentication chosen"},
-		{"user with a colon", func() { WithWebhookBasicAuth("hook:1", "s3cret") }, "WithWebhookBasicAuth: the user contains ':'"},
-		{"empty credentials", func() { WithWebhookBasicAuth("", "") }, "WithWebhookBasicAuth: empty user or password"},
-		{"empty password", func() { WithWebhookBasicAuth("hook", "") }, "WithWebhookBasicAuth: empty user or password"},
-		{"empty user", func() { WithWebhookBasicAuth("", "s3cret") }, "WithWebhookBasicAuth: empty user or password"},
-		{"zero body limit", func() { WithWebhookMaxBodyBytes(0) }, "WithWebhookMaxBodyBytes: 0 is not a positive size"},
-		{"negative body limit", func() { WithWebhookMaxBodyBytes(-1) }, "WithWebhookMaxBodyBytes: -1 is not a positive size"},
-		{"nil logger", func() { NewWebhookHandler(fn, WithoutWebhookAuth(), WithWebhookLogger(nil)) }, "WithWebhookLogger: nil *slog.Logger"},
-		{"nil dedup store", func() { WithWebhookDeduplication(nil) }, "WithWebhookDeduplication: nil DedupStore"},
-		{"zero lease", func() { WithWebhookLease(0) }, "WithWebhookLease: 0s is not a positive duration"},
-		{"negative lease", func() { WithWebhookLease(-time.Second) }, "WithWebhookLease: -1s is not a positive duration"},
+		{"user with a colon", with(WithWebhookBasicAuth("hook:1", "s3cret")), "WithWebhookBasicAuth: the user contains ':'"},
+		{"empty credentials", with(WithWebhookBasicAuth("", "")), "WithWebhookBasicAuth: empty user or password"},
+		{"empty password", with(WithWebhookBasicAuth("hook", "")), "WithWebhookBasicAuth: empty user or password"},
+		{"empty user", with(WithWebhookBasicAuth("", "s3cret")), "WithWebhookBasicAuth: empty user or password"},
+		{"zero body limit", with(WithWebhookMaxBodyBytes(0)), "WithWebhookMaxBodyBytes: 0 is not a positive size"},
+		{"negative body limit", with(WithWebhookMaxBodyBytes(-1)), "WithWebhookMaxBodyBytes: -1 is not a positive size"},
+		{"nil logger", with(WithWebhookLogger(nil)), "WithWebhookLogger: nil *slog.Logger"},
+		{"nil dedup store", with(WithWebhookDeduplication(nil)), "WithWebhookDeduplication: nil DedupStore"},
+		{"zero lease", with(WithWebhookLease(0)), "WithWebhookLease: 0s is not a positive duration"},
+		{"negative lease", with(WithWebhookLease(-time.Second)), "WithWebhookLease: -1s is not a positive duration"},
+		{"nil contact store", with(WithWebhookContacts(nil)), "WithWebhookContacts: nil ContactStore"},
+		{"nil clock", with(WithWebhookClock(nil)), "WithWebhookClock: nil clock"},
+		{"keyword both ways", with(WithWebhookConsentKeywords([]string{"BAJA"}, []string{"baja."})), "WithWebhookConsentKeywords: \"BAJA\" both opts out and in"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,6 +512,13 @@ func TestWebhookOptionsPanicOnProgrammerErrors(t *testing.T) {
 			tt.make()
 		})
 	}
+	// Making an invalid option does not panic: only the constructor reports it.
+	assert.NotPanics(t, func() {
+		WithWebhookBasicAuth("", "")
+		WithWebhookMaxBodyBytes(0)
+		WithWebhookLease(-time.Second)
+		WithWebhookConsentKeywords([]string{"BAJA"}, []string{"baja"})
+	})
 	// The valid forms do not panic.
 	assert.NotPanics(t, func() {
 		NewWebhookHandler(fn, WithWebhookBasicAuth("hook", "s3cret"), WithWebhookMaxBodyBytes(1), WithWebhookLogger(slog.Default()))

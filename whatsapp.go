@@ -296,7 +296,7 @@ func encodeValidated(req *SendRequest, phones []string) ([]byte, error) {
 	b = append(b, '"')
 	if !req.ScheduleAt.IsZero() {
 		b = append(b, `,"Fecha":`...)
-		b = wire.AppendString(b, FormatSchedule(req.ScheduleAt))
+		b = wire.AppendString(b, formatSchedule(req.ScheduleAt))
 	}
 	if req.Reference != "" {
 		b = append(b, `,"Referenciausuario":`...)

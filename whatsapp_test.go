@@ -209,10 +209,10 @@ func TestSendMessageWireShapes(t *testing.T) {
 		})
 		covered[tt.wantType] = true
 	}
-	for _, mt := range MessageTypes() {
+	for _, mt := range messageTypes() {
 		assert.True(t, covered[mt], "message type %s has no wire-shape case", mt)
 	}
-	assert.Len(t, MessageTypes(), 10)
+	assert.Len(t, messageTypes(), 10)
 }
 
 // Text travels as UTF-8, not as \u escapes, and <, > and & are not escaped.
@@ -364,7 +364,7 @@ func TestScheduleAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, FormatSchedule(tt.at))
+			assert.Equal(t, tt.want, formatSchedule(tt.at))
 		})
 	}
 	assert.Equal(t, "Europe/Madrid", MadridTime().String())

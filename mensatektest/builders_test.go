@@ -214,4 +214,9 @@ func TestDeliverWebhookThroughYourClient(t *testing.T) {
 	ev := deliver(t, mensatektest.InboundText(1, "34600000001", "hola"), mensatektest.WithDeliveryClient(&http.Client{Transport: rt}))
 	assert.Equal(t, "hola", ev.Message.Text)
 	assert.Equal(t, 1, rt.n, "the report went through the given client")
+
+	// A nil client is an error of DeliverWebhook, not a nil-pointer panic; a nil option is skipped.
+	_, err := mensatektest.DeliverWebhook(context.Background(), "http://127.0.0.1:1", mensatektest.InboundText(1, "34600000001", "hola"),
+		nil, mensatektest.WithDeliveryClient(nil))
+	assert.EqualError(t, err, "mensatektest: WithDeliveryClient: nil *http.Client")
 }

@@ -71,7 +71,7 @@
 // refused, failed and dropped ones: use it to check that your code made no request at all.
 //
 // What the fake assumes where the reference is silent: the typing, media-download and
-// account-status functions answer under the names [mensatek.DefaultEndpoint] gives them (also
+// account-status functions answer under the names the client calls by default (listed at [mensatek.OpSend]) (also
 // in any letter case); only Resp=JSON (or no Resp) is answered, TXT and XML get a Res -3 error;
 // Plantillas and Variables are answered as strings holding JSON escaped once more than needed,
 // exactly as in the reference's examples; a parameter given twice (in the same or another case)

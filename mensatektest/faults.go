@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/internal/api"
 )
 
 type faultKind int
@@ -94,7 +95,7 @@ func (s *Server) finish(op mensatek.Operation) {
 }
 
 func mustKnow(op mensatek.Operation) {
-	if _, ok := mensatek.DefaultEndpoint(op); !ok {
+	if _, ok := api.DefaultFunction(string(op)); !ok {
 		panic(fmt.Sprintf("mensatektest: unknown operation %q", op))
 	}
 }

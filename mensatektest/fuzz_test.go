@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/mensatek-go/mensatek"
 )
 
 // FuzzServeHTTP sends the fake any body under any content type: it never panics, and always
@@ -21,10 +19,10 @@ func FuzzServeHTTP(f *testing.F) {
 	f.Add(uint8(2), "text/plain", []byte("Idmensaje=1&Telefono=34600000000"))
 	f.Add(uint8(3), "application/json", []byte(`{"Estado":"\ud83d"}`))
 	f.Add(uint8(5), "multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"Idplantilla\"\r\n\r\n572863982585983\r\n--x--\r\n"))
-	ops := mensatek.Operations()
+	ops := operations()
 	f.Fuzz(func(t *testing.T, op uint8, contentType string, body []byte) {
 		s := newServer(config{})
-		fn, _ := mensatek.DefaultEndpoint(ops[int(op)%len(ops)])
+		fn := ops[int(op)%len(ops)].Function
 		req := httptest.NewRequest(http.MethodPost, basePath+fn, bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		req.SetBasicAuth(s.APIUser, s.APIToken)

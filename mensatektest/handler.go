@@ -124,9 +124,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // functionList names the functions the fake answers, for an error text.
 func (s *Server) functionList() string {
 	names := make([]string, 0, len(s.functions))
-	for _, op := range mensatek.Operations() {
-		name, _ := mensatek.DefaultEndpoint(op)
-		names = append(names, name)
+	for _, e := range operations() {
+		names = append(names, e.Function)
 	}
 	return strings.Join(names, ", ")
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/internal/api"
 )
 
 // send answers EnviarWHATSAPP: it checks the request as the service would, counts Enviados and
@@ -26,7 +27,7 @@ func (s *Server) send(f params) []kv {
 		return fail("missing required parameter Tipomensaje")
 	}
 	typ := mensatek.MessageType(strings.ToUpper(tm))
-	if !slices.Contains(mensatek.MessageTypes(), typ) {
+	if !knownType(typ) {
 		return fail("Tipomensaje %q is not one of %s", tm, typeList())
 	}
 
@@ -164,9 +165,7 @@ func (s *Server) send(f params) []kv {
 
 func typeList() string {
 	var names []string
-	for _, t := range mensatek.MessageTypes() {
-		names = append(names, string(t))
-	}
+	names = append(names, api.MessageTypes()...)
 	return strings.Join(names, ", ")
 }
 
@@ -369,3 +368,9 @@ func (s *Server) downloadMedia(w http.ResponseWriter, f params) {
 	w.WriteHeader(http.StatusOK)
 	w.Write(m.data)
 }
+
+// operations lists every operation of the client, with the API function it calls by default.
+func operations() []api.Endpoint { return api.Endpoints() }
+
+// knownType reports whether t is one of the ten message types.
+func knownType(t mensatek.MessageType) bool { return slices.Contains(api.MessageTypes(), string(t)) }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/internal/api"
 	"github.com/mensatek-go/mensatek/mensatektest"
 )
 
@@ -23,7 +24,7 @@ func stubClient(t *testing.T) (*mensatek.Client, *httpmock.MockTransport) {
 }
 
 func stub(mt *httpmock.MockTransport, op mensatek.Operation, body string) {
-	fn, _ := mensatek.DefaultEndpoint(op)
+	fn, _ := api.DefaultFunction(string(op))
 	mt.RegisterResponder(http.MethodPost, mensatek.DefaultBaseURL+fn, httpmock.NewStringResponder(200, body))
 }
 

@@ -91,9 +91,8 @@ func newServer(cfg config) *Server {
 		s.APIUser, s.APIToken = cfg.user, cfg.token
 	}
 	s.user, s.token = s.APIUser, s.APIToken
-	for _, op := range mensatek.Operations() {
-		name, _ := mensatek.DefaultEndpoint(op)
-		s.functions[strings.ToLower(name)] = op
+	for _, e := range operations() {
+		s.functions[strings.ToLower(e.Function)] = mensatek.Operation(e.Op)
 	}
 	for _, t := range referenceTemplates() {
 		s.templates[t.ID] = t

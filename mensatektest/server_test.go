@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mensatek-go/mensatek"
+	"github.com/mensatek-go/mensatek/internal/api"
 	"github.com/mensatek-go/mensatek/mensatektest"
 )
 
@@ -196,7 +197,9 @@ func TestEveryMessageTypeIsRecorded(t *testing.T) {
 		}, sent[i], tt.name)
 		types = append(types, sent[i].Type)
 	}
-	assert.Equal(t, mensatek.MessageTypes(), types, "the table covers the ten types in order")
+	assert.Equal(t, []mensatek.MessageType{mensatek.TypeTemplate, mensatek.TypeText, mensatek.TypeImage, mensatek.TypeDocument,
+		mensatek.TypeLocation, mensatek.TypeLocationRequest, mensatek.TypeList, mensatek.TypeReplyButtons, mensatek.TypeReaction,
+		mensatek.TypeCTAButton}, types, "the table covers the ten types in order")
 }
 
 func TestMessageIDsIncrease(t *testing.T) {
@@ -670,8 +673,8 @@ func TestMethodsAndFunctionNames(t *testing.T) {
 
 	// Every default function name answers, in any case.
 	srv.Reset()
-	for _, op := range mensatek.Operations() {
-		name, _ := mensatek.DefaultEndpoint(op)
+	for _, e := range api.Endpoints() {
+		op, name := mensatek.Operation(e.Op), e.Function
 		for _, fn := range []string{name, strings.ToLower(name), strings.ToUpper(name)} {
 			status, body := call(t, srv, fn, jsonType, `{"Resp":"JSON"}`)
 			assert.Equal(t, http.StatusOK, status, fn)

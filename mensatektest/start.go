@@ -9,10 +9,6 @@ import (
 // Option configures a server made by [Start] or [NewServerAt].
 type Option func(*config)
 
-// StandaloneOption is the name [Option] had when only [NewServerAt] took options; it is the
-// same type.
-type StandaloneOption = Option
-
 type config struct {
 	user, token string
 	credentials bool // WithCredentials was given

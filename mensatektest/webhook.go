@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -324,7 +325,12 @@ func WithDeliveryClient(hc *http.Client) DeliverOption {
 func DeliverWebhook(ctx context.Context, url string, w Webhook, opts ...DeliverOption) (int, error) {
 	cfg := deliverConfig{client: http.DefaultClient}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.client == nil {
+		return 0, errors.New("mensatektest: WithDeliveryClient: nil *http.Client")
 	}
 	var body []byte
 	contentType := "application/json"

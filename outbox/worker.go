@@ -62,8 +62,10 @@ type Worker struct {
 // completed. If it fails, the job is retried without sending again (the result was recorded).
 type OnSentFunc func(ctx context.Context, tx pgx.Tx, job *river.Job[SendArgs], out *Output) error
 
-// Option configures a [Worker] in [NewWorker].
-type Option func(*Worker)
+// Option configures a [Worker] in [NewWorker]. An option given an invalid value makes NewWorker
+// panic with a message naming it, as the core's NewWebhookHandler does: NewWorker has no error
+// result, and the mistake is the program's.
+type Option func(*Worker) error
 
 // Defaults of the options.
 const (
@@ -75,62 +77,64 @@ const (
 // WithOnSent calls fn with each completed send's result, in the transaction that completes the
 // job (see [OnSentFunc]). The worker then needs a River client on pgx v5 (riverpgxv5), whose
 // pool the transaction is taken from.
-func WithOnSent(fn OnSentFunc) Option { return func(w *Worker) { w.onSent = fn } }
+func WithOnSent(fn OnSentFunc) Option { return func(w *Worker) error { w.onSent = fn; return nil } }
 
 // WithTemplateCheck sends with [mensatek.Client.SendChecked] instead of Send: a template is
 // checked against the account's templates (cached by the client) first, and a template not
 // found or not approved ends the job as [OutcomeRefused] without reaching the send function.
-func WithTemplateCheck() Option { return func(w *Worker) { w.checked = true } }
+func WithTemplateCheck() Option { return func(w *Worker) error { w.checked = true; return nil } }
 
 // WithTimeout sets each job's timeout (River's Worker.Timeout); 0, the default, keeps the River
 // client's JobTimeout (1 minute unless configured). The client's own [mensatek.WithTimeout]
 // bounds each send inside it.
-func WithTimeout(d time.Duration) Option { return func(w *Worker) { w.timeout = d } }
+func WithTimeout(d time.Duration) Option { return func(w *Worker) error { w.timeout = d; return nil } }
 
 // WithRefusalBackoff sets the waits between retries of refusals time can cure (not enough
 // credits, an authentication failure, 429): from min, doubling with each attempt, up to max,
-// with jitter. Zero or negative values keep the defaults (1 minute to 30 minutes).
+// with jitter (default 1 minute to 30 minutes). Both must be positive, and max at least min.
 func WithRefusalBackoff(min, max time.Duration) Option {
-	return func(w *Worker) {
-		if min > 0 {
-			w.refusalMin = min
+	return func(w *Worker) error {
+		if min <= 0 || max < min {
+			return fmt.Errorf("outbox: WithRefusalBackoff: %v to %v is not a range of positive durations", min, max)
 		}
-		if max > 0 {
-			w.refusalMax = max
-		}
+		w.refusalMin, w.refusalMax = min, max
+		return nil
 	}
 }
 
 // WithSnooze sets how long a job waits when its send could not start before its deadline
 // (the client's limiter refused a turn that late, or time ran out before the request left):
 // River snoozes it, which does not use one of its attempts (default 10 seconds, with jitter).
+// A duration <= 0 is invalid.
 func WithSnooze(d time.Duration) Option {
-	return func(w *Worker) {
-		if d > 0 {
-			w.snooze = d
+	return func(w *Worker) error {
+		if d <= 0 {
+			return fmt.Errorf("outbox: WithSnooze: %v is not a positive duration", d)
 		}
+		w.snooze = d
+		return nil
 	}
 }
 
 // WithLogger logs each job that ends other than sent, and each retry and snooze, to l; nil (the
 // default) logs nothing. River logs its own job events to its client's logger.
-func WithLogger(l *slog.Logger) Option { return func(w *Worker) { w.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(w *Worker) error { w.logger = l; return nil } }
 
 // NewWorker returns a worker that sends with client (its limiter, retry policy, consent
-// checks and timeouts apply to every send). It panics if client is nil: a worker without a
-// client is a programming error found at start-up.
+// checks and timeouts apply to every send). It panics if client is nil, or an option was given
+// an invalid value: programming errors found at start-up.
 func NewWorker(client *mensatek.Client, opts ...Option) *Worker {
 	if client == nil {
 		panic("outbox: NewWorker: nil *mensatek.Client")
 	}
 	w := &Worker{client: client, refusalMin: DefaultRefusalBackoffMin, refusalMax: DefaultRefusalBackoffMax, snooze: DefaultSnooze}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(w)
+		if opt == nil {
+			continue
 		}
-	}
-	if w.refusalMax < w.refusalMin {
-		w.refusalMax = w.refusalMin
+		if err := opt(w); err != nil {
+			panic(err.Error())
+		}
 	}
 	return w
 }

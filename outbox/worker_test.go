@@ -530,3 +530,30 @@ func TestAuthPauseHoldsTheQueue(t *testing.T) {
 		t.Errorf("%d calls reached the API, want the one refused", n)
 	}
 }
+
+// An option given an invalid value makes NewWorker panic with a message naming it (NewWorker
+// has no error result); making the option does not.
+func TestNewWorkerPanicsOnInvalidOptions(t *testing.T) {
+	client, err := mensatek.NewClient("u", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		opt  func() outbox.Option
+		want string
+	}{
+		{func() outbox.Option { return outbox.WithSnooze(0) }, "outbox: WithSnooze: 0s is not a positive duration"},
+		{func() outbox.Option { return outbox.WithRefusalBackoff(0, time.Minute) }, "outbox: WithRefusalBackoff: 0s to 1m0s is not a range of positive durations"},
+		{func() outbox.Option { return outbox.WithRefusalBackoff(time.Hour, time.Minute) }, "outbox: WithRefusalBackoff: 1h0m0s to 1m0s is not a range of positive durations"},
+	} {
+		opt := tt.opt() // does not panic
+		func() {
+			defer func() {
+				if got, _ := recover().(string); got != tt.want {
+					t.Errorf("panic %q, want %q", got, tt.want)
+				}
+			}()
+			outbox.NewWorker(client, opt)
+		}()
+	}
+}

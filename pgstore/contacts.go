@@ -45,11 +45,9 @@ type ContactStore struct {
 // "mensatek_contacts"; see [WithTable]) and its index if they do not exist. Of the options,
 // WithTable applies.
 func NewContactStore(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*ContactStore, error) {
-	o := options{table: DefaultContactTable}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	o := options{table: DefaultContactTable, retention: DefaultRetention, cleanup: DefaultCleanupInterval}
+	if err := o.apply(opts); err != nil {
+		return nil, err
 	}
 	if pool == nil {
 		return nil, errors.New("pgstore: NewContactStore: nil pool")

@@ -27,8 +27,9 @@ const (
 	DefaultCleanupInterval = time.Minute
 )
 
-// Option configures a store of this package.
-type Option func(*options)
+// Option configures a store of this package. An option given an invalid value makes the
+// constructor it is given to return an error naming it, as the core's options do.
+type Option func(*options) error
 
 type options struct {
 	table     string
@@ -39,35 +40,55 @@ type options struct {
 // WithTable sets the table the store uses (default "mensatek_dedup" for a [DedupStore],
 // "mensatek_contacts" for a [ContactStore]), optionally qualified by its schema
 // ("schema.table"). It is created if it does not exist. Give each kind of store its own table.
+// An empty name is invalid.
 func WithTable(name string) Option {
-	return func(o *options) {
-		if name != "" {
-			o.table = name
+	return func(o *options) error {
+		if name == "" {
+			return errors.New("pgstore: WithTable: empty table name")
 		}
+		o.table = name
+		return nil
 	}
 }
 
 // WithRetention sets how long a handled report is remembered (default 24 hours): a redelivery
-// within it is answered 200 without running your function. A duration <= 0 is ignored. A
+// within it is answered 200 without running your function. A duration <= 0 is invalid. A
 // [ContactStore] keeps its contacts until you delete them, and ignores it.
 func WithRetention(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.retention = d
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("pgstore: WithRetention: %v is not a positive duration", d)
 		}
+		o.retention = d
+		return nil
 	}
 }
 
 // WithCleanupInterval sets how often, at most, the store deletes rows whose lease or retention
 // has run out (default every minute). The deletion runs in the background after a claim, in
-// batches of 1,000 rows, so no cron job is needed. A duration <= 0 is ignored. A
+// batches of 1,000 rows, so no cron job is needed. A duration <= 0 is invalid. A
 // [ContactStore] deletes nothing, and ignores it.
 func WithCleanupInterval(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.cleanup = d
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("pgstore: WithCleanupInterval: %v is not a positive duration", d)
+		}
+		o.cleanup = d
+		return nil
+	}
+}
+
+// apply applies opts to o, and returns the first invalid value's error.
+func (o *options) apply(opts []Option) error {
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // DedupStore is a [mensatek.DedupStore] on PostgreSQL, for replicas that share one webhook URL.
@@ -89,10 +110,8 @@ type DedupStore struct {
 // they do not exist.
 func NewDedupStore(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*DedupStore, error) {
 	o := options{table: DefaultDedupTable, retention: DefaultRetention, cleanup: DefaultCleanupInterval}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	if err := o.apply(opts); err != nil {
+		return nil, err
 	}
 	if pool == nil {
 		return nil, errors.New("pgstore: NewDedupStore: nil pool")

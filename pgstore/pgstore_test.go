@@ -149,6 +149,23 @@ func TestNewDedupStoreErrors(t *testing.T) {
 	if _, err := pgstore.NewDedupStore(context.Background(), nil); err == nil {
 		t.Fatal("nil pool: no error")
 	}
+	// An option given an invalid value is an error of the constructor, naming the option,
+	// before the pool is touched.
+	for _, tt := range []struct {
+		opt  pgstore.Option
+		want string
+	}{
+		{pgstore.WithTable(""), "pgstore: WithTable: empty table name"},
+		{pgstore.WithRetention(0), "pgstore: WithRetention: 0s is not a positive duration"},
+		{pgstore.WithCleanupInterval(-time.Second), "pgstore: WithCleanupInterval: -1s is not a positive duration"},
+	} {
+		if _, err := pgstore.NewDedupStore(context.Background(), nil, tt.opt); err == nil || err.Error() != tt.want {
+			t.Errorf("NewDedupStore: got %v, want %q", err, tt.want)
+		}
+		if _, err := pgstore.NewContactStore(context.Background(), nil, tt.opt); err == nil || err.Error() != tt.want {
+			t.Errorf("NewContactStore: got %v, want %q", err, tt.want)
+		}
+	}
 	p := pool(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

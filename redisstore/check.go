@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -10,19 +11,24 @@ import (
 )
 
 // WithLogger sets where a store logs what its server check finds (default slog.Default()):
-// see [NewDedupStore] and [NewContactStore]. A nil logger is ignored.
+// see [NewDedupStore] and [NewContactStore]. A nil logger is invalid.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
-		if l != nil {
-			o.logger = l
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("redisstore: WithLogger: nil *slog.Logger")
 		}
+		o.logger = l
+		return nil
 	}
 }
 
 // WithoutServerCheck turns off the check of the server's configuration that a store starts
 // when it is made (one round trip, in the background).
 func WithoutServerCheck() Option {
-	return func(o *options) { o.noCheck = true }
+	return func(o *options) error {
+		o.noCheck = true
+		return nil
+	}
 }
 
 // serverCheckTimeout bounds the background check of the server's configuration.

@@ -185,3 +185,31 @@ func TestServerCheckCluster(t *testing.T) {
 		t.Errorf("warnings %q", w)
 	}
 }
+
+// An option given an invalid value makes the constructor panic with a message naming it (the
+// constructors have no error result); making the option does not.
+func TestInvalidOptionsPanicInTheConstructor(t *testing.T) {
+	for _, tt := range []struct {
+		opt  func() redisstore.Option
+		want string
+	}{
+		{func() redisstore.Option { return redisstore.WithRetention(0) }, "redisstore: WithRetention: 0s is not a positive duration"},
+		{func() redisstore.Option { return redisstore.WithRetention(-time.Hour) }, "redisstore: WithRetention: -1h0m0s is not a positive duration"},
+		{func() redisstore.Option { return redisstore.WithLogger(nil) }, "redisstore: WithLogger: nil *slog.Logger"},
+	} {
+		opt := tt.opt() // does not panic
+		for name, make := range map[string]func(){
+			"NewDedupStore":   func() { redisstore.NewDedupStore(nil, opt) },
+			"NewContactStore": func() { redisstore.NewContactStore(nil, opt) },
+		} {
+			func() {
+				defer func() {
+					if got, _ := recover().(string); got != tt.want {
+						t.Errorf("%s: panic %q, want %q", name, got, tt.want)
+					}
+				}()
+				make()
+			}()
+		}
+	}
+}

@@ -34,8 +34,10 @@ const (
 	DefaultRetention = 24 * time.Hour
 )
 
-// Option configures a store of this package.
-type Option func(*options)
+// Option configures a store of this package. An option given an invalid value makes the
+// constructor it is given to panic with a message naming it, as the core's NewWebhookHandler
+// does: the constructors have no error result, and the mistake is the program's.
+type Option func(*options) error
 
 type options struct {
 	prefix    string
@@ -48,27 +50,35 @@ type options struct {
 // several services, or environments, can share one Redis. A dedup key is the prefix, "dedup:",
 // and the report's [mensatek.Event.Key]; the keys of a [ContactStore] are listed in its doc.
 func WithPrefix(p string) Option {
-	return func(o *options) { o.prefix = p }
+	return func(o *options) error {
+		o.prefix = p
+		return nil
+	}
 }
 
 // WithRetention sets how long a handled report is remembered (default 24 hours): a redelivery
 // within it is answered 200 without running your function. Make it longer than the provider
 // keeps delivering a report; it costs about 220 bytes of Redis memory per report (measured with
 // 100,000 reports). A duration
-// <= 0 is ignored. A [ContactStore] keeps its contacts until you delete them, and ignores it.
+// <= 0 is invalid. A [ContactStore] keeps its contacts until you delete them, and ignores it.
 func WithRetention(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.retention = d
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("redisstore: WithRetention: %v is not a positive duration", d)
 		}
+		o.retention = d
+		return nil
 	}
 }
 
 func buildOptions(opts []Option) options {
 	o := options{prefix: DefaultPrefix, retention: DefaultRetention}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			panic(err.Error())
 		}
 	}
 	return o

@@ -55,7 +55,7 @@ mensatek fake --templates testdata/templates.json`,
 	if len(pos) > 0 {
 		return s.fail(name, usagef("unexpected argument %q", pos[0]))
 	}
-	var opts []mensatektest.StandaloneOption
+	var opts []mensatektest.Option
 	switch {
 	case *user != "" && *token != "":
 		opts = append(opts, mensatektest.WithCredentials(*user, *token))

@@ -85,7 +85,7 @@ mensatek send --to 34600000001 --image https://example.com/sofa.jpg --caption "Y
 	out := sendJSON{MessageID: res.MessageID, Sent: res.Sent, NotSent: res.NotSent, Credits: res.Credits,
 		Reference: req.Reference}
 	if !req.ScheduleAt.IsZero() {
-		out.ScheduledAt = mensatek.FormatSchedule(req.ScheduleAt)
+		out.ScheduledAt = req.ScheduleAt.In(mensatek.MadridTime()).Format("2006-01-02 15:04") // the Fecha the API was sent
 	}
 	if *jsonOut {
 		return s.output(name, writeJSON(s.stdout, out))

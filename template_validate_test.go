@@ -1,7 +1,6 @@
 package mensatek
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -117,41 +116,6 @@ func TestTemplateValidateMissingNameIsToName(t *testing.T) {
 	assert.Contains(t, reasons["To[0].Name"], "set Recipient.Name")
 	fields, _ = problemsOf(t, refDetails().ValidateRecipient(r))
 	assert.Equal(t, []string{"Name"}, fields)
-}
-
-// A variable given by its display name is sent under its Campo, on a copy of the request.
-func TestSendCheckedSendsDisplayNamesUnderTheirCampo(t *testing.T) {
-	t.Parallel()
-	ts := newTemplateServer(t)
-	byName := goodRecipient("34600000002")
-	delete(byName.Vars, "Valor-URL-Boton-0")
-	byName.Vars["Producto"] = "https://shop.example.com/p/2"
-	byField := goodRecipient("34600000001")
-	to := []Recipient{byField, byName}
-	_, err := ts.client.SendChecked(context.Background(), SendRequest{To: to, Message: Template{Name: "customer_welcome"}})
-	require.NoError(t, err)
-
-	sent := decodeSend(t, ts.sent.last(t))
-	require.Len(t, sent.To, 2)
-	assert.Equal(t, "https://shop.example.com/offer/REF1", sent.To[0]["Valor-URL-Boton-0"])
-	assert.Equal(t, "https://shop.example.com/p/2", sent.To[1]["Valor-URL-Boton-0"])
-	assert.NotContains(t, sent.To[1], "Producto", "the display name is unknown to the API")
-
-	// The caller's request is left as it was.
-	assert.Equal(t, map[string]string{"Variable_Cabecera_image": "https://cdn.example.com/banner.jpg", "Producto": "https://shop.example.com/p/2"}, to[1].Vars)
-	assert.Equal(t, "34600000002", to[1].Phone)
-}
-
-// A checked send with an unknown key sends nothing.
-func TestSendCheckedRefusesUnknownVariables(t *testing.T) {
-	t.Parallel()
-	ts := newTemplateServer(t)
-	r := goodRecipient("34600000001")
-	r.Vars["Cupon"] = "AB12"
-	_, err := ts.client.SendTemplateChecked(context.Background(), "customer_welcome", goodRecipient("34600000002"), r)
-	fields, _ := problemsOf(t, err)
-	assert.Equal(t, []string{"To[1].Vars[Cupon]"}, fields)
-	assert.Zero(t, ts.sends.Load(), "a send left")
 }
 
 // BenchmarkTemplateValidate10k validates a 10,000-recipient campaign of the reference's
