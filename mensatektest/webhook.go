@@ -305,6 +305,7 @@ type deliverConfig struct {
 	user, password string
 	auth, form     bool
 	client         *http.Client
+	clientSet      bool // WithDeliveryClient was given
 }
 
 // WithBasicAuth sends the report with HTTP Basic credentials, as the panel can be set to.
@@ -315,22 +316,31 @@ func WithBasicAuth(user, password string) DeliverOption {
 // AsForm sends the report form-encoded instead of as JSON.
 func AsForm() DeliverOption { return func(c *deliverConfig) { c.form = true } }
 
-// WithDeliveryClient sends through hc instead of http.DefaultClient.
+// WithDeliveryClient sends through hc instead of a connection of the delivery's own.
 func WithDeliveryClient(hc *http.Client) DeliverOption {
-	return func(c *deliverConfig) { c.client = hc }
+	return func(c *deliverConfig) { c.client, c.clientSet = hc, true }
 }
 
 // DeliverWebhook POSTs the report to url the way Mensatek would and returns the HTTP status your
 // handler answered. An error means no status came back.
+//
+// Each delivery uses a connection of its own, closed when it ends (unless [WithDeliveryClient]
+// gives a client), never http.DefaultTransport's idle ones: an httptest.Server closed by another
+// test in parallel closes those, and a POST on one fails ("CloseIdleConnections called").
 func DeliverWebhook(ctx context.Context, url string, w Webhook, opts ...DeliverOption) (int, error) {
-	cfg := deliverConfig{client: http.DefaultClient}
+	var cfg deliverConfig
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
 	}
-	if cfg.client == nil {
+	if cfg.clientSet && cfg.client == nil {
 		return 0, errors.New("mensatektest: WithDeliveryClient: nil *http.Client")
+	}
+	if cfg.client == nil {
+		tr := &http.Transport{DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		cfg.client = &http.Client{Transport: tr}
 	}
 	var body []byte
 	contentType := "application/json"
