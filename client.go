@@ -470,6 +470,10 @@ func (c *Client) try(ctx context.Context, op Operation, body []byte, stream bool
 	defer ex.done()
 	o := read(ex)
 	a.transport = o.cut
+	var apiErr *APIError
+	if a.retryAfter > 0 && errors.As(o.err, &apiErr) {
+		apiErr.RetryAfter = a.retryAfter // post read the header already
+	}
 	if o.delivered {
 		a = attempt{} // a retry would deliver it twice
 	}
@@ -517,7 +521,7 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 	ok2xx := status >= 200 && status < 300
 
 	if !ok2xx {
-		apiErr := &APIError{Operation: op, HTTPStatus: status, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		apiErr := &APIError{Operation: op, HTTPStatus: status}
 		if hasRes && resErr == nil && res <= 0 {
 			apiErr.Code = int(res)
 		}
@@ -555,8 +559,7 @@ func (c *Client) decodeReply(op Operation, resp *http.Response, data []byte, rea
 		return 0, respErr
 	}
 	if res <= 0 {
-		return int(res), &APIError{Operation: op, Code: int(res), Message: string(h.Error), HTTPStatus: status,
-			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return int(res), &APIError{Operation: op, Code: int(res), Message: string(h.Error), HTTPStatus: status}
 	}
 	// Only an accepted call's Cred is the balance: a refusal may carry 0 or nothing meaningful.
 	c.noteCredits(h.Cred)
