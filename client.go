@@ -358,6 +358,21 @@ type replyHead struct {
 
 func (h *replyHead) head() *replyHead { return h }
 
+// member is the field of h that the member named name decodes into, or nil: the part of
+// wire.Flat's Member that every flat reply shares. It is not Member itself, so that no reply
+// type becomes flat (and skips its own members) just by embedding replyHead.
+func (h *replyHead) member(name *wire.Name) json.Unmarshaler {
+	switch string(name.Bytes()) {
+	case "res":
+		return &h.Res
+	case "error":
+		return &h.Error
+	case "cred":
+		return &h.Cred
+	}
+	return nil
+}
+
 // reply is a pointer to a struct that embeds replyHead, for DecodeReply.
 type reply interface{ head() *replyHead }
 

@@ -2,6 +2,7 @@ package mensatek
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -128,6 +129,21 @@ type sendReply struct {
 	Msgid     wire.Number // the older name of idMensaje
 	Sent      wire.Number `json:"Enviados"`
 	NotSent   wire.Number `json:"NoEnviados"`
+}
+
+// Member makes sendReply a wire.Flat: the reply of every send is decoded without reflection.
+func (r *sendReply) Member(name wire.Name) json.Unmarshaler {
+	switch string(name.Bytes()) {
+	case "idmensaje":
+		return &r.MessageID
+	case "msgid":
+		return &r.Msgid
+	case "enviados":
+		return &r.Sent
+	case "noenviados":
+		return &r.NotSent
+	}
+	return r.replyHead.member(&name)
 }
 
 // result reads an accepted send's reply. A member that cannot be read leaves its field zero

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mensatek-go/mensatek/internal/wire"
 )
 
 // sentSend is an EnviarWHATSAPP request as the server sees it.
@@ -862,4 +865,35 @@ func TestDecodeReplyStartsClean(t *testing.T) {
 	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 200}, []byte(`{"Res":"1"}`), nil, &r)
 	require.NoError(t, err)
 	assert.Empty(t, r.Plantillas.Value)
+}
+
+// TestFlatRepliesNameEveryField: a reply decoded by wire's scanner (a wire.Flat) names every
+// field encoding/json would fill, so a field added to the struct is never silently skipped.
+func TestFlatRepliesNameEveryField(t *testing.T) {
+	for _, r := range []wire.Flat{&sendReply{}} {
+		var names []string
+		var walk func(reflect.Type)
+		walk = func(rt reflect.Type) {
+			for i := range rt.NumField() {
+				f := rt.Field(i)
+				if f.Anonymous {
+					walk(f.Type)
+					continue
+				}
+				name := f.Name
+				if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" {
+					name = tag
+				}
+				names = append(names, name)
+			}
+		}
+		walk(reflect.TypeOf(r).Elem())
+		for _, name := range names {
+			b, _ := json.Marshal(map[string]string{name: "7"})
+			v := reflect.New(reflect.TypeOf(r).Elem()).Interface().(reply)
+			require.NoError(t, wire.DecodeReply(b, v))
+			assert.NotEqual(t, reflect.Zero(reflect.TypeOf(r).Elem()).Interface(), reflect.ValueOf(v).Elem().Interface(),
+				"%T: member %q is not read", r, name)
+		}
+	}
 }

@@ -24,6 +24,9 @@ func DecodeReply(body []byte, v any) error {
 	if len(b) == 0 {
 		return ErrEmpty
 	}
+	if f, ok := v.(Flat); ok && decodeFlat(b, f) {
+		return nil
+	}
 	switch b[0] {
 	case '{':
 		if err := json.Unmarshal(b, v); err != nil {
