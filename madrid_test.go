@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // the reference the built-in rule is compared with; a test import reaches no user's binary
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestMadridRuleEqualsTzdata proves the built-in rule, used when the system has no zoneinfo
@@ -110,4 +113,40 @@ func TestNoTzdataInLibrary(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestScheduleAt(t *testing.T) {
+	t.Parallel()
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"summer (CEST, UTC+2)", time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC), "2026-07-01 12:00"},
+		{"winter (CET, UTC+1)", time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC), "2026-01-15 11:00"},
+		{"last minute of winter time", time.Date(2026, 3, 29, 0, 59, 0, 0, time.UTC), "2026-03-29 01:59"},
+		{"first minute of summer time", time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC), "2026-03-29 03:00"},
+		{"last hour of summer time", time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), "2026-10-25 02:30"},
+		{"repeated hour in winter time", time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), "2026-10-25 02:30"},
+		{"after the switch back", time.Date(2026, 10, 25, 2, 0, 0, 0, time.UTC), "2026-10-25 03:00"},
+		{"new year in Madrid, not yet in UTC", time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC), "2027-01-01 00:30"},
+		{"seconds are dropped", time.Date(2026, 7, 1, 10, 0, 59, 999, time.UTC), "2026-07-01 12:00"},
+		{"from New York", time.Date(2026, 7, 1, 6, 0, 0, 0, newYork), "2026-07-01 12:00"},
+		{"from a fixed zone", time.Date(2026, 1, 15, 15, 30, 0, 0, time.FixedZone("IST", 5*3600+1800)), "2026-01-15 11:00"},
+		{"already Madrid", time.Date(2026, 7, 1, 12, 0, 0, 0, MadridTime()), "2026-07-01 12:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, formatSchedule(tt.at))
+		})
+	}
+	assert.Equal(t, "Europe/Madrid", MadridTime().String())
+
+	// Through a send.
+	got := sendOnce(t, SendRequest{To: one, Message: Text{Body: "hola"}, ScheduleAt: tests[0].at})
+	assert.Equal(t, "2026-07-01 12:00", got.Body["Fecha"])
+	got = sendOnce(t, SendRequest{To: one, Message: Text{Body: "hola"}, ScheduleAt: tests[3].at})
+	assert.Equal(t, "2026-03-29 03:00", got.Body["Fecha"])
 }

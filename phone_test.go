@@ -287,3 +287,56 @@ func TestNormalizePhoneAllocatesNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestNormalizePhone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string // want "" means an error
+	}{
+		{"34600000001", "34600000001"},
+		{"+34 600 000 001", "34600000001"},
+		{"+34600000001", "34600000001"},
+		{"0034600000001", "34600000001"},
+		{"34-600-000-001", "34600000001"},
+		{"(34) 600.000.001", "34600000001"},
+		{" +34 (600) 00-00.01 ", "34600000001"},
+		{"+34\u00a0600\t000001", "34600000001"},
+		{"+00 34 600 000 001", ""},         // "+" and "00" both: no country starts with 0
+		{"6837290", "6837290"},             // Niue: 7 digits is a whole number
+		{"5491123456789", "5491123456789"}, // 13 digits, an Argentine mobile
+		{"0044 20 7946 0000", "442079460000"},
+		{"12345678", ""},         // 8 digits, but +1 234 is no number
+		{"123456789012345", ""},  // 15 digits of nothing
+		{"1234567", ""},          // too short
+		{"+34 600", ""},          // too short
+		{"0012345", ""},          // too short once 00 is gone
+		{"1234567890123456", ""}, // too long
+		{"+34 600 000 000 000 00", ""},
+		{"34600abc001", ""},
+		{"34600O00001", ""}, // letter O
+		{"+34 600 000 001 ext 2", ""},
+		{"34+600000001", ""},
+		{"++34600000001", ""},
+		{"0600000000", ""}, // national number without country prefix
+		{"06 00 00 00 00", ""},
+		{"000000000000", ""},
+		{"３４６００００００１", ""}, // full-width digits
+		{"", ""},
+		{"   ", ""},
+		{"+", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := NormalizePhone(tt.in)
+			if tt.want == "" {
+				var ve *ValidationError
+				require.ErrorAs(t, err, &ve, "got %q", got)
+				assert.Equal(t, "Phone", ve.Field)
+				assert.Empty(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
