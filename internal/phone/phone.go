@@ -484,13 +484,14 @@ func compileDesc(d desc) compiledDesc {
 }
 
 // known is getNumberTypeHelper(nsn) != UNKNOWN. Which kind of line a number is does not
-// matter here, only whether it is one, so the common kinds are tried first: a mobile number
-// costs three patterns, not eleven.
+// matter here, only whether it is one, so the common kinds are tried first, mobile before
+// fixed (WhatsApp numbers are nearly all mobile): a mobile number costs two patterns, not
+// eleven.
 func (c *compiledRegion) known(nsn string) bool {
 	if !c.general.matches(nsn) {
 		return false
 	}
-	if c.fixed.matches(nsn) || (!c.sameMobileFixed && c.mobile.matches(nsn)) {
+	if (!c.sameMobileFixed && c.mobile.matches(nsn)) || c.fixed.matches(nsn) {
 		return true
 	}
 	for _, d := range c.kinds {
