@@ -426,9 +426,12 @@ func (c *Client) do(ctx context.Context, op Operation, body bodyFunc, stream boo
 		return err
 	}
 	if !stream && c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, c.callTimeout)
-		defer cancel()
+		// A caller's deadline that comes first ends the call anyway: no timer of our own then.
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, c.callTimeout)
+			defer cancel()
+		}
 	}
 	// Made before any wait, so a send refused for consent takes no turn of the limiter.
 	b, err := body(ctx)

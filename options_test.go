@@ -204,6 +204,27 @@ func TestWithTimeout(t *testing.T) {
 	assert.ErrorIs(t, err, ErrOutcomeUnknown)
 }
 
+// A caller's deadline that comes before WithTimeout's ends the call, and the error says it was
+// the caller's; one that comes after leaves WithTimeout in charge.
+func TestWithTimeoutAndTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	fx := setup(t, WithTimeout(time.Hour))
+	fx.handle("GetPlantillasWhatsapp", slowHandler(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := fx.client.Templates(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotContains(t, err.Error(), "WithTimeout")
+
+	fx = setup(t, WithTimeout(200*time.Millisecond))
+	fx.handle("GetPlantillasWhatsapp", slowHandler(t))
+	ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	_, err = fx.client.Templates(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "call took longer than 200ms (WithTimeout)")
+}
+
 // A timeout while the reply's body is arriving is still a timeout.
 func TestWithTimeoutDuringBody(t *testing.T) {
 	t.Parallel()
