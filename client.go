@@ -291,6 +291,11 @@ func (e *timeoutCause) Unwrap() error { return context.DeadlineExceeded }
 // write buffer, before the first byte of the body is read (HTTP/1.1 flushes headers and a body
 // in memory together; HTTP/2 reports it once the HEADERS frame went out, error or not). A
 // request that fails before WroteHeaders has sent no body, and the body holds the whole message.
+//
+// Watching the body instead (did the transport begin to read it?) would be as sound and need no
+// trace, but net/http flushes the headers in a packet of their own for any body that is not a
+// *bytes.Reader, *bytes.Buffer or *strings.Reader it can see: a wrapped body cost every send a
+// second write to the connection, far more than the two hooks.
 type writeTrace struct {
 	traced atomic.Bool // the transport asked for a connection: it reports through httptrace
 	wrote  atomic.Bool // it wrote the request's headers, and may have sent more
