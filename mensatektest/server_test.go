@@ -1062,3 +1062,40 @@ func TestParameterNamesIgnoreCase(t *testing.T) {
 	assert.Contains(t, r["Error"], "Texto and texto")
 	assert.Len(t, srv.Sent(), 1)
 }
+
+// The fake accepts exactly the phones the client accepts (mensatek.NormalizePhone), in the
+// international digits the client sends: Niue's 7-digit numbers are valid, a 12345678 that
+// no country has is not.
+func TestFakeAcceptsThePhonesTheClientAccepts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := newServer(t)
+	c := srv.Client()
+
+	res, err := c.SendText(ctx, "+683 7290", "hola")
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Sent)
+	sent := srv.Sent()
+	require.Len(t, sent, 1)
+	assert.Equal(t, "6837290", sent[0].To[0].Phone)
+	assert.Empty(t, sent[0].Rejected)
+	_, err = c.SendTyping(ctx, res.MessageID, "6837290")
+	require.NoError(t, err)
+	srv.AddMediaFile(res.MessageID, "6837290", "foto.jpg", "image/jpeg", []byte("jpeg"))
+	_, err = c.DownloadMedia(ctx, res.MessageID, "+683 7290")
+	require.NoError(t, err)
+
+	// Straight to the wire: the fake's answer for each phone is the client's.
+	for _, phone := range []string{"6837290", "34600000001", "12345678", "12345", "3460000000000000", "+34600000001", "34 600 000 001"} {
+		_, clientErr := mensatek.NormalizePhone(phone)
+		wire := clientErr == nil && strings.Trim(phone, "0123456789") == ""
+		status, body := call(t, srv, "EnviarWHATSAPP", jsonType,
+			fmt.Sprintf(`{"Destinatarios":[{"Telefono":%q}],"Tipomensaje":"TEXTO","Datosmensaje":{"Texto":"hola"},"Resp":"JSON"}`, phone))
+		assert.Equal(t, http.StatusOK, status)
+		if wire {
+			assert.Equal(t, "1", reply(t, body)["Res"], phone)
+		} else {
+			assert.Contains(t, reply(t, body)["Error"], "no valid recipients", phone)
+		}
+	}
+}
