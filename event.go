@@ -143,9 +143,8 @@ func parseWebhookRequest(r *http.Request, limit int64) (*Event, error) {
 // the name that sorts first in byte order wins ("ESTADO" over "Estado" over "estado"), and so it
 // does among unknown fields for [Event.Extra], which keeps a bounded number of them.
 //
-// Any body is parsed in time linear in its size, whatever it holds (a million bytes of distinct
-// unknown names included): names are matched through a fold key in a map, never compared
-// pairwise. A body of more than 256 fields (members of the JSON object, fields of a form, parts
+// Any body is parsed, or refused, in time linear in its size, whatever it holds: names are
+// matched through a fold key in a map, never compared pairwise. A body of more than 256 fields (members of the JSON object, fields of a form, parts
 // of a multipart body) is refused with [ErrInvalidWebhook] before it is decoded: a report has
 // about 20, and a megabyte of tiny fields would cost tens of megabytes to decode.
 func ParseWebhookBody(contentType string, body []byte) (*Event, error) {
