@@ -78,6 +78,11 @@ const (
 	MaxExtraValueBytes = 2048 // longest value kept, in bytes of its text
 )
 
+// maxWebhookFields is the most top-level members (JSON), fields (form) or parts (multipart) a
+// webhook body may hold. A report has about 20; a body of more is refused before it is decoded,
+// since decoding a megabyte of tiny members costs tens of megabytes of short-lived memory.
+const maxWebhookFields = 256
+
 // MaxEventKeyBytes is the longest key [Event.Key] returns, whatever the report holds.
 const MaxEventKeyBytes = 256
 
@@ -138,9 +143,11 @@ func parseWebhookRequest(r *http.Request, limit int64) (*Event, error) {
 // the name that sorts first in byte order wins ("ESTADO" over "Estado" over "estado"), and so it
 // does among unknown fields for [Event.Extra], which keeps a bounded number of them.
 //
-// Any body is parsed in time linear in its size, whatever it holds (a million bytes of distinct
-// unknown names included): names are matched through a fold key in a map, never compared
-// pairwise.
+// Any body is parsed, or refused, in time linear in its size, whatever it holds: names are
+// matched through a fold key in a map, never compared pairwise. A body of more than 256 fields
+// (members of the JSON object, fields of a form, parts of a multipart body) is refused with
+// [ErrInvalidWebhook] before it is decoded: a report has about 20, and a megabyte of tiny
+// fields would cost tens of megabytes to decode.
 func ParseWebhookBody(contentType string, body []byte) (*Event, error) {
 	mediaType, params, _ := mime.ParseMediaType(contentType)
 	var obj []byte
@@ -178,6 +185,10 @@ func jsonObject(body []byte) ([]byte, error) {
 		return nil, errors.New("empty body")
 	}
 	if b[0] == '[' {
+		// Counted first: decoding a megabyte of tiny elements would cost tens of megabytes.
+		if n := topLevelCommas(b) + 1; n > 1 && json.Valid(b) {
+			return nil, fmt.Errorf("body is a JSON array of %d elements, want one object", n)
+		}
 		var arr []json.RawMessage
 		if err := json.Unmarshal(b, &arr); err != nil {
 			return nil, fmt.Errorf("body is not valid JSON: %v", err)
@@ -190,11 +201,56 @@ func jsonObject(body []byte) ([]byte, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, errors.New("body is not a JSON object")
 	}
+	if topLevelCommas(b) >= maxWebhookFields {
+		return nil, errTooManyFields
+	}
 	return b, nil
+}
+
+// errTooManyFields refuses a body of more than maxWebhookFields fields (members or parts).
+var errTooManyFields = fmt.Errorf("body has more than %d fields; a report has about 20", maxWebhookFields)
+
+// topLevelCommas counts the commas between the members of the object, or the elements of the
+// array, that b starts with, without decoding it: b is not checked to be valid JSON (the decode
+// that follows does that), so for JSON that is not valid the count means nothing.
+func topLevelCommas(b []byte) int {
+	n, depth, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++ // whatever is escaped neither ends the string nor starts another
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return n
+			}
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // formObject and multipartObject are the one adapter from a form to the JSON decode.
 func formObject(body []byte) ([]byte, error) {
+	// Counted as url.ParseQuery counts (which has a limit of its own, 10,000 fields, only from
+	// Go 1.24.12 and 1.25.6 on), before anything is allocated.
+	if bytes.Count(body, []byte("&")) >= maxWebhookFields {
+		return nil, errTooManyFields
+	}
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, fmt.Errorf("body is not a valid form: %v", err)
@@ -205,6 +261,11 @@ func formObject(body []byte) ([]byte, error) {
 func multipartObject(body []byte, boundary string) ([]byte, error) {
 	if boundary == "" {
 		return nil, errors.New("multipart body without a boundary")
+	}
+	// Every part starts with the boundary, and the body ends with it; that the boundary appears
+	// elsewhere (which a sender avoids) can only make the count too high.
+	if bytes.Count(body, []byte("--"+boundary))-1 > maxWebhookFields {
+		return nil, errTooManyFields
 	}
 	form, err := multipart.NewReader(bytes.NewReader(body), boundary).ReadForm(int64(len(body)) + 1024)
 	if err != nil {

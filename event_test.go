@@ -2,6 +2,7 @@ package mensatek
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
@@ -242,5 +243,77 @@ func TestEventKey(t *testing.T) {
 		if strings.Contains(e.Type, "ñ") {
 			assert.True(t, utf8.ValidString(k), "%q", k)
 		}
+	}
+}
+
+// A body of more top-level members (JSON), fields (form) or parts (multipart) than a report can
+// hold is refused before it is decoded, with ErrInvalidWebhook and a reason; one at the limit
+// parses, its unknown members going to Extra as before.
+func TestParseWebhookRefusesTooManyFields(t *testing.T) {
+	t.Parallel()
+	bodies := func(n int) map[string]struct{ ct, body string } {
+		var js, form, parts strings.Builder
+		js.WriteString(`{"Estado":"1"`)
+		form.WriteString("Estado=1")
+		parts.WriteString("--B\r\nContent-Disposition: form-data; name=\"Estado\"\r\n\r\n1\r\n")
+		for i := 1; i < n; i++ {
+			fmt.Fprintf(&js, `,"x%03d":"%d"`, i, i)
+			fmt.Fprintf(&form, "&x%03d=%d", i, i)
+			fmt.Fprintf(&parts, "--B\r\nContent-Disposition: form-data; name=\"x%03d\"\r\n\r\n%d\r\n", i, i)
+		}
+		js.WriteString("}")
+		parts.WriteString("--B--\r\n")
+		return map[string]struct{ ct, body string }{
+			"json":       {"application/json", js.String()},
+			"json array": {"application/json", "[" + js.String() + "]"},
+			"form":       {"application/x-www-form-urlencoded", form.String()},
+			"multipart":  {"multipart/form-data; boundary=B", parts.String()},
+		}
+	}
+	for name, tc := range bodies(maxWebhookFields) {
+		t.Run(name+" at the limit", func(t *testing.T) {
+			ev, err := ParseWebhook(webhookRequest(t, tc.ct, tc.body))
+			require.NoError(t, err)
+			assert.Equal(t, 1, ev.Status)
+			assert.Len(t, ev.Extra, MaxExtraFields)
+			assert.Equal(t, "1", ev.Extra["x001"])
+			assert.Equal(t, maxWebhookFields-1-MaxExtraFields, ev.ExtraDropped)
+		})
+	}
+	for name, tc := range bodies(maxWebhookFields + 1) {
+		t.Run(name+" over the limit", func(t *testing.T) {
+			_, err := ParseWebhook(webhookRequest(t, tc.ct, tc.body))
+			require.ErrorIs(t, err, ErrInvalidWebhook)
+			assert.Contains(t, err.Error(), fmt.Sprintf("more than %d", maxWebhookFields))
+		})
+	}
+	t.Run("handler", func(t *testing.T) {
+		h := NewWebhookHandler(func(context.Context, *Event) error {
+			t.Error("the function ran for a hostile body")
+			return nil
+		}, WithoutWebhookAuth())
+		for name, tc := range hostileWebhookBodies(DefaultWebhookMaxBodyBytes) {
+			w := serve(h, http.MethodPost, tc.contentType, tc.body)
+			assert.Equal(t, http.StatusBadRequest, w.Code, name)
+			if !strings.Contains(name, "form-distinct") { // Go's own limit may refuse it first
+				assert.Contains(t, w.Body.String(), "fields", name)
+			}
+		}
+	})
+}
+
+// A hostile body as large as the default limit (many tiny members, fields or parts) is refused
+// after a count, not decoded: a handful of allocations, where decoding it took 50,000 to
+// 650,000 (see BenchmarkParseWebhookHostile). Not parallel, so that other tests' allocations
+// are not counted.
+func TestParseWebhookHostileBodiesAllocateLittle(t *testing.T) {
+	for name, tc := range hostileWebhookBodies(DefaultWebhookMaxBodyBytes) {
+		body := []byte(tc.body)
+		allocs := testing.AllocsPerRun(3, func() {
+			if _, err := ParseWebhookBody(tc.contentType, body); err == nil {
+				t.Fatalf("%s: parsed", name)
+			}
+		})
+		assert.Less(t, allocs, 100.0, name)
 	}
 }

@@ -25,7 +25,8 @@ type InboundMessage struct {
 	Media *InboundMedia
 	// Location is set for a shared location.
 	Location *InboundLocation
-	// Contacts is set for shared contacts.
+	// Contacts is set for shared contacts: every card, unless there are more than 256 (then
+	// none; Raw holds them).
 	Contacts []InboundContact
 	// Reply is set when the customer tapped a reply button or picked a list row, and only
 	// then: an interactive message without a button_reply or list_reply object has none.
@@ -91,11 +92,21 @@ type InboundLocation struct {
 	Name, Address, URL  string
 }
 
+// maxInboundItems is the most contact cards of a message, and phones or emails of a card,
+// decoded into typed parts. People share a few; a list of more is left to Raw, undecoded.
+const maxInboundItems = 256
+
+// tooManyItems reports whether raw is a JSON array of more than maxInboundItems elements.
+func tooManyItems(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '[' && topLevelCommas(raw) >= maxInboundItems
+}
+
 // InboundContact is one contact card a customer shared.
 type InboundContact struct {
 	Name   string   // formatted name
-	Phones []string // as written on the card
-	Emails []string
+	Phones []string // as written on the card; none if it has more than 256 (Raw holds them)
+	Emails []string // likewise
 	Raw    json.RawMessage
 }
 
@@ -327,6 +338,9 @@ func (w *inboundWire) decode(m *InboundMessage) {
 		m.Text = loc.Name
 	case "contacts":
 		var list []json.RawMessage
+		if tooManyItems(w.Contacts) {
+			break // counted first: decoding each card of a megabyte of them costs hundreds of MB
+		}
 		if json.Unmarshal(w.Contacts, &list) == nil {
 			for _, c := range list {
 				m.Contacts = append(m.Contacts, decodeContact(c))
@@ -444,7 +458,7 @@ func decodeContact(raw json.RawMessage) InboundContact {
 // contactItems reads a card's list of phones or emails: each is text, or an object read by get.
 func contactItems(raw json.RawMessage, get func(*contactItem) string) []string {
 	var list []wire.ObjectOr[contactItem]
-	if len(raw) == 0 || json.Unmarshal(raw, &list) != nil {
+	if len(raw) == 0 || tooManyItems(raw) || json.Unmarshal(raw, &list) != nil {
 		return nil
 	}
 	var out []string

@@ -3,6 +3,8 @@ package mensatek
 import (
 	"encoding/json"
 	"net/url"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -165,4 +167,47 @@ func TestInboundOddMensaje(t *testing.T) {
 	assert.Equal(t, "wamid.2", m.Context)
 	m = parse(`{"Direccion":"INPUT","Mensaje":{"type":"poll","text":{"body":"q?"}}}`).Message
 	assert.Equal(t, "q?", m.Text, "an unknown type's nested text")
+}
+
+// A shared-contacts message of more cards than anyone shares, or a card of more phones or
+// emails, is delivered with Raw but without the typed parts, which decoding would make cost
+// hundreds of megabytes for a 1 MiB body; within the bound, every card is decoded.
+func TestInboundContactsAreBounded(t *testing.T) {
+	cards := func(n int, card string) string {
+		return `{"Direccion":"INPUT","Tipo":"contacts","Mensaje":{"type":"contacts","contacts":[` +
+			strings.TrimSuffix(strings.Repeat(card+",", n), ",") + `]}}`
+	}
+	phones := func(n int) string {
+		return `{"name":"Ana","phones":[` + strings.TrimSuffix(strings.Repeat(`"34600000001",`, n), ",") + `]}`
+	}
+	ev, err := ParseWebhookBody("application/json", []byte(cards(maxInboundItems, phones(maxInboundItems))))
+	require.NoError(t, err)
+	require.Len(t, ev.Message.Contacts, maxInboundItems)
+	assert.Len(t, ev.Message.Contacts[0].Phones, maxInboundItems)
+
+	ev, err = ParseWebhookBody("application/json", []byte(cards(maxInboundItems+1, `{"name":"Ana"}`)))
+	require.NoError(t, err)
+	assert.Equal(t, InboundTypeContacts, ev.Message.Type)
+	assert.Equal(t, 0, len(ev.Message.Contacts), "cards decoded")
+	assert.Contains(t, string(ev.Message.Raw), `{"name":"Ana"}`)
+
+	ev, err = ParseWebhookBody("application/json", []byte(cards(1, phones(maxInboundItems+1))))
+	require.NoError(t, err)
+	require.Len(t, ev.Message.Contacts, 1)
+	assert.Equal(t, "Ana", ev.Message.Contacts[0].Name)
+	assert.Equal(t, 0, len(ev.Message.Contacts[0].Phones), "phones decoded")
+
+	// Not parallel, so that other tests' allocations are not counted. A 1 MiB body took 320 MB
+	// (cards) and 63 MB (phones).
+	n := (DefaultWebhookMaxBodyBytes - 200) / 3
+	for name, body := range map[string]string{"cards": cards(n, "{}"), "phones": cards(1, `{"phones":[`+strings.TrimSuffix(strings.Repeat(`"1",`, n*3/4), ",")+`]}`)} {
+		b := []byte(body)
+		require.Less(t, len(b), DefaultWebhookMaxBodyBytes)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := ParseWebhookBody("application/json", b)
+		runtime.ReadMemStats(&after)
+		require.NoError(t, err)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), name) // about 4 and 7 MB now
+	}
 }

@@ -210,7 +210,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestDeliverWebhookThroughYourClient(t *testing.T) {
 	t.Parallel()
-	rt := &countingTransport{next: http.DefaultTransport}
+	rt := &countingTransport{next: ownConnections(t).Transport}
 	ev := deliver(t, mensatektest.InboundText(1, "34600000001", "hola"), mensatektest.WithDeliveryClient(&http.Client{Transport: rt}))
 	assert.Equal(t, "hola", ev.Message.Text)
 	assert.Equal(t, 1, rt.n, "the report went through the given client")

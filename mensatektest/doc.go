@@ -6,8 +6,9 @@
 // *mensatek.Client wired to it. The fake speaks the API the way the reference describes it and
 // behaves like the service rather than like a stub: it checks Basic auth, refuses missing or
 // malformed parameters with Res -3 and an Error text, gives every send a new increasing
-// idMensaje, counts Enviados and NoEnviados per recipient, spends credits (Res -2 when they run
-// out), knows the reference's example templates and refuses a template send that the service
+// idMensaje, counts Enviados and NoEnviados per recipient (NoEnviados: a phone that is not a
+// valid number in international digits, by the client's own rule, [mensatek.NormalizePhone]),
+// spends credits (Res -2 when they run out), knows the reference's example templates and refuses a template send that the service
 // would refuse. It records what was sent ([Server.Sent]), with accessors that read a send the
 // way the API does ([SentMessage.Template], [SentMessage.Text], [SentMessage.Var], ...), and
 // can inject faults into the next call of an operation ([Server.FailNext],

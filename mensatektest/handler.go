@@ -215,9 +215,11 @@ func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64)
 // roundCredits keeps balances free of binary noise (0.1 + 0.2).
 func roundCredits(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
-// validPhone reports whether phone is what the service sends to: 8 to 15 digits.
+// validPhone reports whether phone is what the service sends to: a valid number, by the rule
+// the client checks recipients with (mensatek.NormalizePhone, so the two cannot disagree), in
+// the international digits the client sends.
 func validPhone(phone string) bool {
-	if len(phone) < 8 || len(phone) > 15 {
+	if phone == "" {
 		return false
 	}
 	for i := 0; i < len(phone); i++ {
@@ -225,5 +227,6 @@ func validPhone(phone string) bool {
 			return false
 		}
 	}
-	return true
+	_, err := mensatek.NormalizePhone(phone)
+	return err == nil
 }

@@ -134,7 +134,7 @@ func (s *Server) send(f params) []kv {
 		}
 	}
 	if len(valid) == 0 {
-		return invalidFields(s.credits, "no valid recipients: each Telefono needs 8 to 15 digits with the country prefix, like 34600000001")
+		return invalidFields(s.credits, "no valid recipients: each Telefono needs a valid number in international digits, like 34600000001 (mensatek.NormalizePhone says why one is not)")
 	}
 	need := roundCredits(s.cost * float64(len(valid)))
 	if need > s.credits+1e-9 {
@@ -316,7 +316,7 @@ func messageRef(f params) (id int64, phone, problem string) {
 		return 0, "", "missing required parameter Telefono"
 	}
 	if !validPhone(phone) {
-		return 0, "", fmt.Sprintf("Telefono %q is not a phone number: 8 to 15 digits with the country prefix", phone)
+		return 0, "", fmt.Sprintf("Telefono %q is not a valid number in international digits, like 34600000001", phone)
 	}
 	return id, phone, ""
 }

@@ -20,7 +20,8 @@ type SentMessage struct {
 	// as NoEnviados: Telefono, Nombre, Email and idMensajeRespondido in their own fields, any
 	// other field in Vars (by the name it was sent with, its value as text).
 	To []mensatek.Recipient
-	// Rejected lists the phones counted as NoEnviados (not 8 to 15 digits), in order.
+	// Rejected lists the phones counted as NoEnviados, in order: those that are not a valid
+	// number in international digits, as mensatek.NormalizePhone reads them.
 	Rejected []string
 	// Data is Datosmensaje as decoded by encoding/json (numbers are float64), never nil.
 	Data map[string]any

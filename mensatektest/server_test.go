@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -71,9 +74,18 @@ func call(t *testing.T, srv *mensatektest.Server, function, contentType, body st
 	return do(t, req)
 }
 
+// ownConnections returns a client whose connections no other test shares, each closed when its
+// request ends: http.DefaultTransport's idle connections are closed by any parallel test's
+// httptest.Server.Close, and a request that had just taken one fails.
+func ownConnections(t *testing.T) *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
 func do(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := ownConnections(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -651,7 +663,7 @@ func TestMethodsAndFunctionNames(t *testing.T) {
 	req, err := http.NewRequest(http.MethodGet, srv.URL+"EnviarWHATSAPP", nil)
 	require.NoError(t, err)
 	req.SetBasicAuth(srv.APIUser, srv.APIToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := ownConnections(t).Do(req)
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -1061,4 +1073,65 @@ func TestParameterNamesIgnoreCase(t *testing.T) {
 	assert.Equal(t, "-3", r["Res"])
 	assert.Contains(t, r["Error"], "Texto and texto")
 	assert.Len(t, srv.Sent(), 1)
+}
+
+// The fake accepts exactly the phones the client accepts (mensatek.NormalizePhone), in the
+// international digits the client sends: Niue's 7-digit numbers are valid, a 12345678 that
+// no country has is not.
+func TestFakeAcceptsThePhonesTheClientAccepts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := newServer(t)
+	c := srv.Client()
+
+	res, err := c.SendText(ctx, "+683 7290", "hola")
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Sent)
+	sent := srv.Sent()
+	require.Len(t, sent, 1)
+	assert.Equal(t, "6837290", sent[0].To[0].Phone)
+	assert.Empty(t, sent[0].Rejected)
+	_, err = c.SendTyping(ctx, res.MessageID, "6837290")
+	require.NoError(t, err)
+	srv.AddMediaFile(res.MessageID, "6837290", "foto.jpg", "image/jpeg", []byte("jpeg"))
+	_, err = c.DownloadMedia(ctx, res.MessageID, "+683 7290")
+	require.NoError(t, err)
+
+	// Straight to the wire: the fake's answer for each phone is the client's.
+	for _, phone := range []string{"6837290", "34600000001", "12345678", "12345", "3460000000000000", "+34600000001", "34 600 000 001"} {
+		_, clientErr := mensatek.NormalizePhone(phone)
+		wire := clientErr == nil && strings.Trim(phone, "0123456789") == ""
+		status, body := call(t, srv, "EnviarWHATSAPP", jsonType,
+			fmt.Sprintf(`{"Destinatarios":[{"Telefono":%q}],"Tipomensaje":"TEXTO","Datosmensaje":{"Texto":"hola"},"Resp":"JSON"}`, phone))
+		assert.Equal(t, http.StatusOK, status)
+		if wire {
+			assert.Equal(t, "1", reply(t, body)["Res"], phone)
+		} else {
+			assert.Contains(t, reply(t, body)["Error"], "no valid recipients", phone)
+		}
+	}
+}
+
+// No test of the fake sends on http.DefaultClient or http.DefaultTransport: a parallel test's
+// httptest.Server.Close closes that transport's idle connections, and a request that had just
+// taken one fails ("CloseIdleConnections called"). They use ownConnections, as DeliverWebhook
+// does by default.
+func TestTestsUseConnectionsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*_test.go")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "http" && (sel.Sel.Name == "DefaultClient" || sel.Sel.Name == "DefaultTransport") {
+					t.Errorf("%s uses http.%s", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
 }

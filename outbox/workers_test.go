@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
@@ -212,5 +214,101 @@ func TestOperatorRetry(t *testing.T) {
 	}
 	if n := e.fake.Calls(mensatek.OpSend); n != 2 {
 		t.Errorf("%d sends, want 2: the dropped one and the fixed one", n)
+	}
+}
+
+// What the README says of inserting many at once ("Exactly once per reference"): an InsertManyTx of unique jobs whose rows a
+// worker is updating can be PostgreSQL's deadlock victim (40P01); the transaction then holds
+// nothing (a new job of the batch included), and running it again inserts the batch. The
+// deadlock is made, not waited for: a "worker" transaction holds one existing job's row while
+// the insert, holding the other's (ON CONFLICT DO UPDATE locks the rows it conflicts with),
+// waits for it, and then asks for the row the insert holds.
+func TestInsertManyDeadlockIsSafeToRetry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	ins := e.inserter(t)
+	first := e.insert(t, ins, text("dl-a", "a")).Job.ID
+	second := e.insert(t, ins, text("dl-b", "b")).Job.ID
+	batch := []river.InsertManyParams{{Args: text("dl-new", "new")}, {Args: text("dl-a", "a")}, {Args: text("dl-b", "b")}}
+
+	worker, err := e.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Release()
+	// PostgreSQL looks for a deadlock once, deadlock_timeout after a wait begins: the insert,
+	// which waits first, finds this one (2 s leaves the worker ample time to start waiting too),
+	// and the worker, which would find it only after 60 s, never does. (Superusers only, as the
+	// test server's user is; otherwise the defaults, 1 s for both, usually give the same.)
+	_, _ = worker.Exec(ctx, `SET deadlock_timeout = '60s'`)
+	wtx, err := worker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wtx.Rollback(ctx)
+	touch := `UPDATE ` + e.schema + `.river_job SET metadata = metadata WHERE id = $1`
+	if _, err := wtx.Exec(ctx, touch, second); err != nil {
+		t.Fatal(err)
+	}
+
+	inserting, err := e.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inserting.Release()
+	_, _ = inserting.Exec(ctx, `SET deadlock_timeout = '2s'`)
+	pid := inserting.Conn().PgConn().PID()
+	itx, err := inserting.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertErr := make(chan error, 1)
+	go func() {
+		_, err := ins.InsertManyTx(ctx, itx, batch)
+		insertErr <- err
+	}()
+	waitFor(t, "the insert waits for the worker's row", func() bool {
+		var waiting bool
+		err := e.pool.QueryRow(ctx, `SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
+		return err == nil && waiting
+	})
+	if _, err := wtx.Exec(ctx, touch, first); err != nil { // waits until the insert is chosen as the victim
+		t.Fatalf("the worker's update: %v", err)
+	}
+	if err := wtx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-insertErr
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "40P01" {
+		t.Fatalf("InsertManyTx: %v, want a PostgreSQL deadlock (40P01)", err)
+	}
+	if err := itx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM `+e.schema+`.river_job WHERE args->'request'->>'reference' = 'dl-new'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d jobs of the failed batch's new reference, want none", n)
+	}
+
+	// Run again, the transaction inserts the new job and skips the two already queued.
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	res, err := ins.InsertManyTx(ctx, tx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].UniqueSkippedAsDuplicate || !res[1].UniqueSkippedAsDuplicate || !res[2].UniqueSkippedAsDuplicate {
+		t.Fatalf("the retry: %+v", res)
 	}
 }
