@@ -108,7 +108,8 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return strconv.AppendFloat(dst, x, 'f', -1, 64), nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
+		var small [8]string // message data has a few keys: sorted on the stack
+		keys := small[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
