@@ -645,3 +645,16 @@ func TestRestyLoggerGoesToTheClientLogger(t *testing.T) {
 	}
 	restyLogger{}.Errorf("no logger: nothing happens")
 }
+
+// A retry decodes into a clean reply: nothing of a failed attempt's reply is left over.
+func TestDecodeReplyStartsClean(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("u", "t")
+	require.NoError(t, err)
+	r := templatesReply{}
+	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 503}, []byte(`{"Plantillas":{"1":{"Nombre":"stale"}}}`), nil, &r)
+	require.Error(t, err)
+	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 200}, []byte(`{"Res":"1"}`), nil, &r)
+	require.NoError(t, err)
+	assert.Empty(t, r.Plantillas.Value)
+}

@@ -395,19 +395,6 @@ func TestSendReplyDuplicateNamesKeepTheLast(t *testing.T) {
 	assert.Equal(t, 3, got.Sent)
 }
 
-// A retry decodes into a clean reply: nothing of a failed attempt's reply is left over.
-func TestDecodeReplyStartsClean(t *testing.T) {
-	t.Parallel()
-	c, err := NewClient("u", "t")
-	require.NoError(t, err)
-	r := templatesReply{}
-	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 503}, []byte(`{"Plantillas":{"1":{"Nombre":"stale"}}}`), nil, &r)
-	require.Error(t, err)
-	_, err = c.decodeReply(OpTemplates, &http.Response{StatusCode: 200}, []byte(`{"Res":"1"}`), nil, &r)
-	require.NoError(t, err)
-	assert.Empty(t, r.Plantillas.Value)
-}
-
 // TestFlatRepliesNameEveryField: a reply decoded by wire's scanner (a wire.Flat) names every
 // field encoding/json would fill, so a field added to the struct is never silently skipped.
 func TestFlatRepliesNameEveryField(t *testing.T) {
