@@ -7,7 +7,9 @@
 //
 // Each API call is a span, a child of the span in the caller's context, with one child span per
 // HTTP attempt (OpenTelemetry's HTTP client conventions); each webhook delivery is a span, a
-// child of the trace context in the request's headers, with your function as a child span.
+// child of the span in the request's context (your middleware's) or a new root, with your
+// function as a child span. The webhook's URL is public, so a trace context in the request's
+// headers is only linked and their baggage is dropped, unless [WithTrustedWebhookHeaders].
 // Metrics count and time calls, attempts, the rate limiter's waits, credits, reports,
 // duplicate deliveries and consent refusals. The README lists every name.
 //
@@ -36,6 +38,8 @@ type config struct {
 	tp          trace.TracerProvider
 	mp          metric.MeterProvider
 	propagators propagation.TextMapPropagator
+
+	trustWebhookHeaders bool
 }
 
 // WithTracerProvider sets where spans go (default: the global provider, otel.GetTracerProvider,
@@ -50,10 +54,24 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) { c.mp = mp }
 }
 
-// WithPropagators sets how [InstrumentWebhook] reads a parent trace context from a delivery's
-// headers (default: the global propagator, otel.GetTextMapPropagator).
+// WithPropagators sets how [InstrumentWebhook] reads a trace context (and, with
+// [WithTrustedWebhookHeaders], baggage) from a delivery's headers (default: the global
+// propagator, otel.GetTextMapPropagator).
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.propagators = p }
+}
+
+// WithTrustedWebhookHeaders makes [InstrumentWebhook] trust the trace context and baggage in a
+// delivery's headers: the delivery's span is a child of that context, and the baggage reaches
+// your function's context. Use it only when a proxy of yours in front of the handler sets or
+// strips those headers. Without it the webhook is a public endpoint (OpenTelemetry's advice
+// for one): anyone who can reach its URL, with no credentials, could write those headers, so
+// the span is a child of the span in the request's context (your own middleware's, such as
+// otelhttp's) or a new root, a trace context in the headers is only recorded as a link, and
+// baggage in the headers is dropped. Mensatek's servers send no trace context. [Instrument]
+// ignores it.
+func WithTrustedWebhookHeaders() Option {
+	return func(c *config) { c.trustWebhookHeaders = true }
 }
 
 func newConfig(opts []Option) config {

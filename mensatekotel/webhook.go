@@ -25,17 +25,18 @@ const (
 
 // webhookObserver implements mensatek.WebhookObserver with OpenTelemetry.
 type webhookObserver struct {
-	tracer      trace.Tracer
-	propagators propagation.TextMapPropagator
-	reports     metric.Int64Counter
-	duplicates  metric.Int64Counter
+	tracer       trace.Tracer
+	propagators  propagation.TextMapPropagator
+	trustHeaders bool // WithTrustedWebhookHeaders
+	reports      metric.Int64Counter
+	duplicates   metric.Int64Counter
 }
 
 var _ mensatek.WebhookObserver = (*webhookObserver)(nil)
 
 func newWebhookObserver(cfg config) *webhookObserver {
 	m := cfg.meter()
-	o := &webhookObserver{tracer: cfg.tracer(), propagators: cfg.propagators}
+	o := &webhookObserver{tracer: cfg.tracer(), propagators: cfg.propagators, trustHeaders: cfg.trustWebhookHeaders}
 	var err error
 	o.reports, err = m.Int64Counter("mensatek.webhook.reports", metric.WithUnit("{report}"),
 		metric.WithDescription("Webhook reports handled (your function returned nil), by direction, status and type."))
@@ -55,17 +56,36 @@ type delivery struct {
 
 type deliveryKey struct{}
 
-// DeliveryStart starts the delivery's span, a child of the trace context in the headers.
+// DeliveryStart starts the delivery's span, a child of the span in ctx (the operator's own
+// middleware's) or a new root. The webhook's URL is public and DeliveryStart runs before the
+// handler checks credentials, so a trace context in the headers is anyone's to write: it is only
+// linked, and baggage in the headers is dropped, unless WithTrustedWebhookHeaders says a proxy
+// of the operator's wrote them.
 func (o *webhookObserver) DeliveryStart(ctx context.Context, r *http.Request) context.Context {
-	ctx = o.propagators.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	method := r.Method
 	if method != http.MethodPost {
 		method = "_OTHER" // bounded: anyone can send any method
 	}
-	ctx, _ = o.tracer.Start(ctx, "mensatek webhook", trace.WithSpanKind(trace.SpanKindServer),
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(keyMessagingSystem.String("mensatek"), keyMessagingOpType.String("receive"),
-			keyHTTPMethod.String(method)))
+			keyHTTPMethod.String(method))}
+	if o.trustHeaders {
+		ctx = o.propagators.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	} else if sc := o.headerSpanContext(r); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	ctx, _ = o.tracer.Start(ctx, "mensatek webhook", opts...)
 	return context.WithValue(ctx, deliveryKey{}, &delivery{})
+}
+
+// headerSpanContext returns the trace context in r's headers, if any, for a link: its ids and
+// flags only, since its trace state is free text from whoever sent the request.
+func (o *webhookObserver) headerSpanContext(r *http.Request) trace.SpanContext {
+	// Extracted into an empty context, so that neither the span already in the request's
+	// context nor the headers' baggage comes back.
+	sc := trace.SpanContextFromContext(o.propagators.Extract(context.Background(), propagation.HeaderCarrier(r.Header)))
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: sc.TraceID(), SpanID: sc.SpanID(),
+		TraceFlags: sc.TraceFlags(), Remote: true})
 }
 
 // ReportRead sets the report's kind, bounded, on the span.
