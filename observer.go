@@ -205,9 +205,9 @@ func (c *Client) observeCredits(ctx context.Context, op Operation, h *replyHead)
 // text. Methods may be added in a minor release: embed [NopWebhookObserver] to keep an
 // implementation compiling.
 type WebhookObserver interface {
-	// DeliveryStart is called when a request reaches the handler, before anything is checked.
-	// r is the request, for its headers (a propagated trace context); its body is not the
-	// observer's to read.
+	// DeliveryStart is called when a request reaches the handler, before anything is checked,
+	// credentials included: r's headers (a propagated trace context, say) are anyone's to write
+	// until the handler has authenticated the request. Its body is not the observer's to read.
 	DeliveryStart(ctx context.Context, r *http.Request) context.Context
 	// ReportRead is called once the body was read as a report.
 	ReportRead(ctx context.Context, report ReportInfo)
